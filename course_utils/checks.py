@@ -1,0 +1,123 @@
+"""Checks that visible and hidden tests use to grade student answers.
+
+Every check raises ``AssertionError`` with a message that tells the student what
+is wrong (wrong shape, values outside [0, 1], wrong numbers), never the expected
+value itself. Student values are converted to plain ``float``/``numpy.ndarray``
+copies before any comparison, so objects that lie to ``==`` or ``abs`` gain nothing.
+The NumPy functions used are captured when this module is imported (in the locked
+set-up cell, before any student code runs).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Sequence
+
+import numpy as np
+
+_array = np.array
+_float64 = np.float64
+_isfinite = np.isfinite
+_abs = np.abs
+_all = np.all
+_any = np.any
+_ndarray = np.ndarray
+_isfinite_scalar = math.isfinite
+
+
+def to_array(value: Any, name: str = "the value") -> np.ndarray:
+    """A plain float64 ndarray copy of a number, list, NumPy array, torch or Keras tensor."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # torch tensor
+        value = value.detach().cpu().numpy()
+    elif hasattr(value, "numpy") and not isinstance(value, _ndarray):  # backend tensors
+        value = value.numpy()
+    try:
+        arr = _array(value, dtype=_float64, copy=True, subok=False)
+    except Exception as exc:
+        raise AssertionError(f"{name} must be a number or an array of numbers, got {type(value).__name__}") from exc
+    return _array(arr.view(_ndarray), dtype=_float64, copy=True)
+
+
+def to_number(value: Any, name: str = "the value") -> float:
+    """A plain Python float from a number or a one-element array; rejects strings and None."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise AssertionError(f"{name} must be a number, got {value!r}")
+    arr = to_array(value, name)
+    if arr.size != 1:
+        raise AssertionError(f"{name} must be a single number, got an array of shape {arr.shape}")
+    number = float(arr.reshape(-1)[0].item())
+    if not _isfinite_scalar(number):
+        raise AssertionError(f"{name} must be a finite number, got {number}")
+    return number
+
+
+def check_shape(value: Any, shape: Sequence[int], name: str = "the result") -> np.ndarray:
+    """Assert that ``value`` has exactly ``shape``; return it as a plain array."""
+    arr = to_array(value, name)
+    expected = tuple(int(s) for s in shape)
+    if tuple(arr.shape) != expected:
+        hint = ""
+        if arr.ndim == len(expected) - 1 and arr.size == int(np.prod(expected)):
+            hint = " (a dimension is missing: keep the column axis, e.g. shape (N, 1) not (N,))"
+        elif arr.ndim == len(expected) and tuple(reversed(arr.shape)) == expected:
+            hint = " (the axes look swapped: is a matrix transposed?)"
+        raise AssertionError(f"{name} has shape {tuple(arr.shape)} but shape {expected} is expected{hint}")
+    return arr
+
+
+def check_finite(value: Any, name: str = "the result") -> np.ndarray:
+    """Assert that every entry is a finite number (no NaN, no inf)."""
+    arr = to_array(value, name)
+    if not bool(_all(_isfinite(arr))):
+        raise AssertionError(f"{name} contains NaN or infinite values")
+    return arr
+
+
+def check_probabilities(value: Any, name: str = "the result") -> np.ndarray:
+    """Assert that every entry lies in [0, 1] (is a probability)."""
+    arr = check_finite(value, name)
+    if bool(_any(arr < 0.0)) or bool(_any(arr > 1.0)):
+        raise AssertionError(
+            f"{name} must hold probabilities in [0, 1], but its values range from {arr.min():.4g} to {arr.max():.4g}: "
+            "is the sigmoid applied to the output?"
+        )
+    return arr
+
+
+def close(actual: Any, expected: Any, rtol: float = 1e-5, atol: float = 1e-7) -> bool:
+    """True when the two arrays have equal shapes and all entries agree within tolerance."""
+    a, e = to_array(actual), to_array(expected)
+    if a.shape != e.shape:
+        return False
+    if not bool(_all(_isfinite(a))):
+        return False
+    return bool(_all(_abs(a - e) <= atol + rtol * _abs(e)))
+
+
+def check_close(
+    actual: Any,
+    expected: Any,
+    name: str = "the result",
+    hint: str = "",
+    rtol: float = 1e-5,
+    atol: float = 1e-7,
+) -> np.ndarray:
+    """Assert that ``actual`` matches ``expected`` in shape and value; the message never shows ``expected``."""
+    e = to_array(expected, "the reference")
+    a = check_shape(actual, e.shape, name)
+    if not close(a, e, rtol=rtol, atol=atol):
+        worst = float(_abs(a - e).max()) if a.size else 0.0
+        raise AssertionError(f"{name} is not correct (off by up to {worst:.3g}). {hint}".strip())
+    return a
+
+
+def check_choice(value: Any, options: Sequence[str], name: str = "your answer") -> str:
+    """Assert that ``value`` is one of the letters in ``options`` (a multiple-choice answer)."""
+    if not isinstance(value, str) or value.strip().lower() not in [o.lower() for o in options]:
+        raise AssertionError(f"{name} must be one of {', '.join(repr(o) for o in options)}, got {value!r}")
+    return str(value).strip().lower()
+
+
+def is_number(value: Any) -> bool:
+    """True for real numbers (int, float, NumPy scalars), False for bool, str, None."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)

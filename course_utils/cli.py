@@ -1,0 +1,99 @@
+"""The ``course`` command: data, release and the demo class."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from . import data, notebooks
+from .nbgrader_course import Course
+from .paths import repo_root
+
+
+def cmd_data_fetch(args: argparse.Namespace) -> int:
+    path = data.fetch_banknote(mirror=args.mirror, cache_dir=args.cache, allow_download=not args.no_download)
+    print(f"banknote data verified (sha256 {data.CSV_SHA256[:12]}…) at {path}")
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    course = Course(repo_root())
+    for assignment in tqdm(args.assignments or notebooks.assignments(), desc="release", unit="assignment"):
+        course.generate_assignment(assignment)
+    print(f"release/ regenerated from source/ in {course.root}")
+    return 0
+
+
+def points_table() -> str:
+    """The README's markdown table of grade cells and points per notebook."""
+    rows = ["| assignment | notebook | graded cells | points |", "| --- | --- | --- | --- |"]
+    for assignment in notebooks.assignments():
+        for path in notebooks.notebook_paths(notebooks.source_dir() / assignment):
+            cells = notebooks.max_points(notebooks.read(path))
+            rows.append(f"| `{assignment}` | `{path.name}` | {len(cells)} | {sum(cells.values()):g} |")
+    return "\n".join(rows)
+
+
+def cmd_points(args: argparse.Namespace) -> int:
+    print(points_table())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import grades_table, submit_demo_class
+
+    data.fetch_banknote()
+    course = Course(repo_root())
+    assignments = args.assignments or notebooks.assignments()
+    for assignment in tqdm(assignments, desc="release", unit="assignment"):
+        course.generate_assignment(assignment)
+    roster = submit_demo_class(course, assignments)
+    for assignment in tqdm(assignments, desc="autograde (nbgrader)", unit="assignment"):
+        course.autograde(assignment)
+    export = course.root / "exports" / "grades.csv"
+    export.parent.mkdir(exist_ok=True)
+    course.nbgrader("export", f"--to={export}")
+    print(grades_table(export))
+    total = sum(len(s) for s in roster.values())
+    print(f"\n{total} submissions graded; grades CSV: {export}; autograded notebooks: {course.root / 'autograded'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="course", description="Week-1 deep-learning course tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data_parser = sub.add_parser("data", help="the banknote data set")
+    data_sub = data_parser.add_subparsers(dest="data_command", required=True)
+    fetch = data_sub.add_parser("fetch", help="copy from the mirror or download from UCI, verify, cache")
+    fetch.add_argument("--mirror", type=Path, help="mirror folder (default $COURSE_DATA_MIRROR or ../shared/data)")
+    fetch.add_argument("--cache", type=Path, help="cache folder (default $COURSE_DATA_CACHE or ~/.cache/mi-deep-learning)")
+    fetch.add_argument("--no-download", action="store_true", help="never try the internet")
+    fetch.set_defaults(func=cmd_data_fetch)
+
+    release = sub.add_parser("release", help="regenerate release/ from source/ with nbgrader")
+    release.add_argument("assignments", nargs="*")
+    release.set_defaults(func=cmd_release)
+
+    points = sub.add_parser("points", help="print the points table (markdown) of every source notebook")
+    points.set_defaults(func=cmd_points)
+
+    demo = sub.add_parser("demo", help="release, submit the demo class and autograde it with nbgrader")
+    demo.add_argument("assignments", nargs="*")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except data.DataUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Create .venv and install everything the course needs, on a bare machine. Idempotent and quick when done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+# torch first, pinned: this machine keeps the CPU build of 2.13.0 on disk (any other spec downloads gigabytes).
+TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
+stamp=.venv/.installed
+want="$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16) $TORCH_SPEC"
+if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+echo "setting up .venv (python, torch, keras, nbgrader, jupyter, pytest, nbval)..."
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+pipq() { .venv/bin/python -m pip install -q --disable-pip-version-check "$@" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true; }
+pipq --upgrade pip
+pipq "$TORCH_SPEC"
+pipq -e ".[dev]"
+.venv/bin/python -c "import torch, keras, nbgrader, nbval, course_utils" || { echo "installation incomplete" >&2; exit 1; }
+echo "$want" > "$stamp"

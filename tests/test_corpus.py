@@ -1,0 +1,59 @@
+"""Grade every corpus submission with real nbgrader and assert the exact score of every grade cell.
+
+One test class per assignment (so pytest-xdist's loadscope grades each assignment's
+corpus in one nbgrader run on one worker).
+"""
+from __future__ import annotations
+
+import pytest
+
+from course_utils import corpus, notebooks
+from course_utils.grading_check import grade_entries, mismatches
+from course_utils.paths import repo_root
+
+ROOT = repo_root()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "entry_name" in metafunc.fixturenames:
+        names = [e.name for e in corpus.load_entries(metafunc.cls.assignment)]
+        metafunc.parametrize("entry_name", names)
+
+
+class CorpusSuite:
+    assignment: str
+
+    @pytest.fixture(scope="class")
+    def graded(self, tmp_path_factory: pytest.TempPathFactory) -> dict:
+        results = grade_entries(self.assignment, tmp_path_factory.mktemp(self.assignment))
+        return {entry.name: (entry, scores) for entry, scores in results}
+
+    @pytest.fixture(scope="class")
+    def max_points(self) -> dict[str, float]:
+        (path,) = notebooks.notebook_paths(ROOT / "source" / self.assignment)
+        return notebooks.max_points(notebooks.read(path))
+
+    def test_corpus_has_the_required_kinds(self) -> None:
+        entries = corpus.load_entries(self.assignment)
+        kinds = [e.kind for e in entries]
+        names = {e.name for e in entries}
+        assert {"reference", "blank"} <= names
+        assert kinds.count("correct") >= 3 and kinds.count("wrong") >= 4 and "partial" in kinds
+
+    def test_entry_scores_exactly_as_expected(self, entry_name: str, graded: dict, max_points: dict) -> None:
+        entry, scores = graded[entry_name]
+        assert set(entry.expected) == set(max_points), "the entry must state the score of every grade cell"
+        bad = mismatches(entry, scores)
+        assert not bad, f"{entry.name} ({entry.description}): cell -> (expected, got) {bad}"
+        total, best = sum(scores.values()), sum(max_points.values())
+        if entry.kind == "correct":
+            assert scores == max_points, "a correct submission must get full marks"
+        elif entry.kind == "blank":
+            assert total == 0, "an untouched release must get 0 on every graded answer"
+        else:
+            assert total < best, "a wrong, partial or malicious submission must not get full marks"
+
+
+for _name in notebooks.assignments(ROOT):
+    _cls = type(f"TestCorpus_{_name}", (CorpusSuite,), {"assignment": _name})
+    globals()[_cls.__name__] = _cls
