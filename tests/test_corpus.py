@@ -5,6 +5,9 @@ corpus in one nbgrader run on one worker).
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from course_utils import corpus, notebooks
@@ -24,8 +27,12 @@ class CorpusSuite:
     assignment: str
 
     @pytest.fixture(scope="class")
-    def graded(self, tmp_path_factory: pytest.TempPathFactory) -> dict:
-        results = grade_entries(self.assignment, tmp_path_factory.mktemp(self.assignment))
+    def workdir(self, tmp_path_factory: pytest.TempPathFactory) -> Path:
+        return tmp_path_factory.mktemp(self.assignment)
+
+    @pytest.fixture(scope="class")
+    def graded(self, workdir: Path) -> dict:
+        results = grade_entries(self.assignment, workdir)
         return {entry.name: (entry, scores) for entry, scores in results}
 
     @pytest.fixture(scope="class")
@@ -40,8 +47,11 @@ class CorpusSuite:
         assert {"reference", "blank"} <= names
         assert kinds.count("correct") >= 3 and kinds.count("wrong") >= 4 and "partial" in kinds
 
-    def test_entry_scores_exactly_as_expected(self, entry_name: str, graded: dict, max_points: dict) -> None:
+    def test_entry_scores_exactly_as_expected(
+        self, entry_name: str, graded: dict, max_points: dict, record_property: pytest.RecordProperty
+    ) -> None:
         entry, scores = graded[entry_name]
+        record_property("corpus", {"kind": entry.kind, "full": scores == max_points, "match": not mismatches(entry, scores)})
         assert set(entry.expected) == set(max_points), "the entry must state the score of every grade cell"
         bad = mismatches(entry, scores)
         assert not bad, f"{entry.name} ({entry.description}): cell -> (expected, got) {bad}"
@@ -52,6 +62,22 @@ class CorpusSuite:
             assert total == 0, "an untouched release must get 0 on every graded answer"
         else:
             assert total < best, "a wrong, partial or malicious submission must not get full marks"
+
+    def test_autograded_outputs_leak_no_hidden_test(self, entry_name: str, graded: dict, workdir: Path) -> None:
+        """What a student sees in feedback (every output of the autograded notebook) holds no hidden-test line."""
+        entry, _ = graded[entry_name]
+        (source,) = notebooks.notebook_paths(ROOT / "source" / self.assignment)
+        secret = set()
+        for cell in notebooks.read(source).cells:
+            secret |= {
+                line.strip()
+                for line in notebooks.between_markers(cell.source, notebooks.HIDDEN_BEGIN, notebooks.HIDDEN_END)
+                if len(line.strip()) >= 12 and not line.strip().startswith("#")
+            }
+        autograded = notebooks.read(workdir / "autograded" / entry.student / self.assignment / source.name)
+        shown = json.dumps([c.get("outputs", []) for c in autograded.cells])
+        leaked = sorted(line for line in secret if json.dumps(line)[1:-1] in shown)
+        assert not leaked, f"outputs show hidden-test source: {leaked[:3]}"
 
 
 for _name in notebooks.assignments(ROOT):
