@@ -43,6 +43,7 @@ def cmd_points(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import grades_table, submit_demo_class
+    from .grading.runner import grade_assignment
 
     data.fetch_banknote()
     course = Course(repo_root())
@@ -50,14 +51,41 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for assignment in tqdm(assignments, desc="release", unit="assignment"):
         course.generate_assignment(assignment)
     roster = submit_demo_class(course, assignments)
-    for assignment in tqdm(assignments, desc="autograde (nbgrader)", unit="assignment"):
-        course.autograde(assignment)
+    for assignment in assignments:
+        run = grade_assignment(course.root, assignment, workers=args.workers, force=args.force)
+        print(run.summary())
     export = course.root / "exports" / "grades.csv"
     export.parent.mkdir(exist_ok=True)
     course.nbgrader("export", f"--to={export}")
     print(grades_table(export))
     total = sum(len(s) for s in roster.values())
-    print(f"\n{total} submissions graded; grades CSV: {export}; autograded notebooks: {course.root / 'autograded'}")
+    print(f"\n{total} submissions graded; grades CSV: {export}; per-question CSVs, reports: "
+          f"{course.root / 'exports'}; feedback: {course.root / 'feedback'}")
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from .grading.runner import grade_assignment
+    from .grading.sandbox import SandboxUnavailable, check_tools
+
+    try:
+        check_tools()
+    except SandboxUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    run = grade_assignment(args.course or repo_root(), args.assignment, students=args.students,
+                           workers=args.workers, scheduler=args.scheduler, force=args.force)
+    print(run.summary())
+    return 0
+
+
+def cmd_exam(args: argparse.Namespace) -> int:
+    from .exam_grading import preview_text, report_text
+
+    if args.exam_command == "preview":
+        print(preview_text(args.student, seed=args.seed))
+    else:
+        print(report_text(args.course))
     return 0
 
 
@@ -80,9 +108,29 @@ def build_parser() -> argparse.ArgumentParser:
     points = sub.add_parser("points", help="print the points table (markdown) of every source notebook")
     points.set_defaults(func=cmd_points)
 
-    demo = sub.add_parser("demo", help="release, submit the demo class and autograde it with nbgrader")
+    demo = sub.add_parser("demo", help="release, submit the demo class and grade it with `course grade`")
     demo.add_argument("assignments", nargs="*")
+    demo.add_argument("--workers", type=int, help="parallel sandboxed kernels (default: one per CPU)")
+    demo.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
     demo.set_defaults(func=cmd_demo)
+
+    grade = sub.add_parser("grade", help="autograde every submission in parallel sandboxes (resumable)")
+    grade.add_argument("assignment")
+    grade.add_argument("--students", default="*", help="only student ids matching this glob")
+    grade.add_argument("--workers", type=int, help="embedded Dask workers (default: one per CPU)")
+    grade.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    grade.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    grade.add_argument("--course", type=Path, help="course directory (default: this repository)")
+    grade.set_defaults(func=cmd_grade)
+
+    exam = sub.add_parser("exam", help="the Week-1 exam: a student's variant and solution, lateness, difficulty")
+    exam_sub = exam.add_subparsers(dest="exam_command", required=True)
+    preview = exam_sub.add_parser("preview", help="print STUDENT's variant and its solution")
+    preview.add_argument("student")
+    preview.add_argument("--seed", type=int, help="exam seed (default: c.Exam.seed in nbgrader_config.py)")
+    report = exam_sub.add_parser("report", help="late submissions and per-question difficulty across variants")
+    report.add_argument("--course", type=Path, help="course directory with the gradebook (default: this repository)")
+    exam.set_defaults(func=cmd_exam)
     return parser
 
 

@@ -5,6 +5,14 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 # torch first, pinned: this machine keeps the CPU build of 2.13.0 on disk (any other spec downloads gigabytes).
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
+# bubblewrap sandboxes student code in `course grade` (Debian package; needs root or sudo to install).
+if ! command -v bwrap >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get install -y -q bubblewrap >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q bubblewrap >/dev/null; }
+  else
+    echo "warning: bubblewrap is missing: run 'sudo apt-get install bubblewrap' (course grade refuses to run without it)" >&2
+  fi
+fi
 stamp=.venv/.installed
 want="$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16) $TORCH_SPEC"
 if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
@@ -16,5 +24,5 @@ pipq() { .venv/bin/python -m pip install -q --disable-pip-version-check "$@" 2>&
 pipq --upgrade pip
 pipq "$TORCH_SPEC"
 pipq -e ".[dev]"
-.venv/bin/python -c "import torch, keras, nbgrader, nbval, course_utils" || { echo "installation incomplete" >&2; exit 1; }
+KERAS_BACKEND=torch .venv/bin/python -c "import torch, keras, nbgrader, nbval, course_utils" || { echo "installation incomplete" >&2; exit 1; }
 echo "$want" > "$stamp"

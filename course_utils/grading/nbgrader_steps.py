@@ -1,0 +1,197 @@
+"""The coordinator's nbgrader steps: everything ``nbgrader autograde`` does except executing.
+
+``nbgrader autograde`` converts each notebook twice: the *sanitize* pass (ClearOutput,
+DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata: needs the gradebook)
+writes ``autograded/<student>/<assignment>/``; the *autograde* pass (Execute, IgnorePattern,
+ClearMetadata, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata) reads it
+back and scores it. Here both passes are nbgrader's own converter with nbgrader's own
+(configurable) preprocessor lists; only Execute is taken out of the second pass, because the
+notebook arrives already executed from a sandboxed worker. So scores, comments and autograded
+notebooks are the ones ``nbgrader autograde`` writes, and this process is the only gradebook writer.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from nbgrader import utils
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.apps.autogradeapp import AutogradeApp
+from nbgrader.converters.autograde import Autograde
+from nbgrader.converters.base import BaseConverter, NbGraderException
+from nbgrader.preprocessors import Execute
+from traitlets.utils.importstring import import_item
+
+
+def load_app(root: Path, assignment: str) -> AutogradeApp:
+    """nbgrader's autograde application for ``root`` with the course's nbgrader_config.py loaded."""
+    app = AutogradeApp()
+    app.initialize([assignment, f"--CourseDirectory.root={root}", "--Autograde.create_student=True",
+                    "--log-level=CRITICAL"], root=str(root))
+    app.coursedir.assignment_id = assignment
+    return app
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def collect_warnings(app: AutogradeApp) -> Iterator[list[str]]:
+    handler = _Collect()
+    app.log.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        app.log.removeHandler(handler)
+
+
+def _is_execute(pp) -> bool:
+    cls = import_item(pp) if isinstance(pp, str) else pp
+    return isinstance(cls, type) and issubclass(cls, Execute)
+
+
+def split_at_execute(preprocessors: list) -> tuple[list, list]:
+    """(preprocessors nbgrader runs before Execute, those it runs after) in the autograde pass."""
+    index = next((i for i, pp in enumerate(preprocessors) if _is_execute(pp)), None)
+    if index is None:
+        raise NbGraderException("Autograde.autograde_preprocessors has no Execute step: nothing to run in the sandbox")
+    return list(preprocessors[:index]), list(preprocessors[index + 1:])
+
+
+class SanitizeOnly(Autograde):
+    """nbgrader's autograde up to (excluding) execution; a broken notebook fails alone."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.failed: dict[str, str] = {}
+        self.sanitized: list[str] = []
+
+    def convert_single_notebook(self, notebook_filename: str) -> None:
+        name = Path(notebook_filename).stem
+        self._sanitizing = True
+        self._init_preprocessors()
+        try:
+            BaseConverter.convert_single_notebook(self, notebook_filename)
+            before, _ = split_at_execute(self.autograde_preprocessors)
+            if before:  # e.g. a code audit configured ahead of Execute: runs here, before shipping
+                built = os.path.join(self.writer.build_directory, os.path.basename(notebook_filename))
+                self._sanitizing = False
+                self.exporter._preprocessors = []
+                for pp in before:
+                    self.exporter.register_preprocessor(pp)
+                try:
+                    with utils.setenv(NBGRADER_EXECUTION="autograde"):
+                        BaseConverter.convert_single_notebook(self, built)
+                finally:
+                    self._sanitizing = True
+        except Exception as exc:  # corrupted JSON, invalid metadata...: this notebook scores 0
+            self.failed[name] = f"{Path(notebook_filename).name} could not be read or checked: {type(exc).__name__}: {exc}"
+            self.log.warning("sanitizing %s failed: %s", notebook_filename, exc)
+        else:
+            self.sanitized.append(name)
+
+
+class ScoreExecuted(Autograde):
+    """nbgrader's second autograde pass without Execute, on notebooks executed elsewhere."""
+
+    executed: dict[str, str] = {}
+
+    def init_destination(self, assignment_id: str, student_id: str) -> bool:
+        return True  # keep the sanitized folder the first pass wrote
+
+    def init_assignment(self, assignment_id: str, student_id: str) -> None:
+        self.notebooks = [nb for nb in self.notebooks if Path(nb).stem in self.executed]
+
+    def _init_preprocessors(self) -> None:
+        self.exporter._preprocessors = []
+        chosen = self.sanitize_preprocessors if self._sanitizing else split_at_execute(self.autograde_preprocessors)[1]
+        for pp in chosen:
+            self.exporter.register_preprocessor(pp)
+
+    def convert_single_notebook(self, notebook_filename: str) -> None:
+        name = Path(notebook_filename).stem
+        dest = Path(self._format_dest(self.coursedir.assignment_id, self.coursedir.student_id)) / f"{name}.ipynb"
+        dest.write_text(self.executed[name], encoding="utf-8")
+        self._sanitizing = False
+        self._init_preprocessors()
+        try:
+            with utils.setenv(NBGRADER_EXECUTION="autograde"):
+                BaseConverter.convert_single_notebook(self, str(dest))
+        finally:
+            self._sanitizing = True
+
+
+def sanitize(app: AutogradeApp, student: str) -> tuple[list[str], dict[str, str], list[str]]:
+    """First pass for one student: (sanitized notebook names, failed name -> reason, nbgrader warnings)."""
+    app.coursedir.student_id = student
+    converter = SanitizeOnly(coursedir=app.coursedir, parent=app)
+    converter.force = True
+    with collect_warnings(app) as messages:
+        try:
+            converter.start()
+        except NbGraderException as exc:
+            converter.failed.setdefault("*", " ".join(messages[-3:]) or str(exc))
+    return converter.sanitized, converter.failed, messages
+
+
+def score(app: AutogradeApp, student: str, executed: dict[str, str]) -> list[str]:
+    """Second pass for one student: scores written to the gradebook, autograded notebooks written."""
+    app.coursedir.student_id = student
+    converter = ScoreExecuted(coursedir=app.coursedir, parent=app)
+    converter.executed = executed
+    with collect_warnings(app) as messages:
+        converter.start()
+    return messages
+
+
+def assignment_notebooks(db_url: str, assignment: str) -> list[str]:
+    with Gradebook(db_url) as gb:
+        return sorted(nb.name for nb in gb.find_assignment(assignment).notebooks)
+
+
+def fail_closed(db_url: str, assignment: str, student: str, notebook: str, reason: str | None,
+                comments: dict[str, str] | None = None) -> None:
+    """Zero every autograded cell of ``notebook`` that has no score (or all of them, with ``reason``)
+    and write the reasons into the solution-cell comments the instructor and student read."""
+    comments = dict(comments or {})
+    with Gradebook(db_url) as gb:
+        try:
+            submitted = gb.find_submission_notebook(notebook, assignment, student)
+        except MissingEntry:
+            return
+        for grade in submitted.grades:
+            if reason is not None or (grade.auto_score is None and grade.manual_score is None
+                                      and grade.cell.cell_type == "code"):
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+                comments.setdefault(grade.name, reason or f"grade cell '{grade.name}' is missing from the notebook")
+        if comments:
+            text = "\n".join(f"[{k}] {v}" for k, v in sorted(comments.items()))
+            for comment in submitted.comments:
+                previous = comment.auto_comment if reason is None else None
+                comment.auto_comment = "\n".join(filter(None, [previous, text]))
+        gb.db.commit()
+
+
+def notebook_scores(db_url: str, assignment: str, student: str) -> dict[str, dict[str, tuple[float, float]]]:
+    """notebook -> grade_id -> (score, max_score) from the gradebook."""
+    out: dict[str, dict[str, tuple[float, float]]] = {}
+    with Gradebook(db_url) as gb:
+        submission = gb.find_submission(assignment, student)
+        for nb in submission.notebooks:
+            out[nb.name] = {g.name: (float(g.score), float(g.max_score)) for g in nb.grades}
+    return out
+
+
+def env_root(root: Path) -> dict[str, str]:
+    """The environment nbgrader_config.py expects (it reads COURSE_ROOT)."""
+    return dict(os.environ, COURSE_ROOT=str(root))

@@ -1,0 +1,236 @@
+"""Runs on a Dask worker: execute one student's sanitized notebooks, each in a fresh sandbox.
+
+The executor *is* nbgrader's ``Execute`` preprocessor (same config: timeout, kernel,
+extra arguments, allow_errors, error_on_timeout...), only its kernel manager starts the kernel
+in a :class:`~.sandbox.Sandbox` and a watchdog enforces the CPU, wall-clock and output limits.
+Whatever happens -- timeout, kernel death, limit hit, sandbox failure -- the task returns a
+notebook in which every cell that did not run to completion carries an error output that
+says why, so nbgrader scores it 0 (fail closed) and the student reads the reason.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbformat import NotebookNode
+from traitlets.config import Config
+
+from .limits import Limits
+from .process_tree import descendants_cpu_seconds, kill_group
+from .sandbox import Sandbox, UidLease, check_tools
+from .sandboxed_kernel import SandboxedKernelManager
+
+LIMIT_ENAME = "GradingLimitExceeded"
+NOT_RUN_ENAME = "NotExecuted"
+
+
+def error_output(ename: str, message: str) -> NotebookNode:
+    return nbformat.v4.new_output("error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
+
+
+def mark_failure(nb: NotebookNode, index: int | None, message: str) -> None:
+    """Cell ``index`` failed with ``message``; every later code cell did not run (fail closed)."""
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    if index is None or index not in code:
+        index = code[0] if code else None
+    if index is None:
+        return
+    nb.cells[index].setdefault("outputs", []).append(error_output(LIMIT_ENAME, message))
+    label = cell_label(nb.cells[index], index)
+    for i in code:
+        if i > index:
+            nb.cells[i].outputs = [error_output(NOT_RUN_ENAME, f"not executed: the notebook stopped at {label} ({message})")]
+            nb.cells[i].execution_count = None
+
+
+def cell_label(cell: NotebookNode, index: int) -> str:
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return f"cell '{grade_id}'" if grade_id else f"cell #{index}"
+
+
+def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
+    from nbgrader.preprocessors import Execute
+
+    class SandboxedExecute(Execute):
+        """nbgrader's Execute, with the kernel in the sandbox and limits watched."""
+
+        def create_kernel_manager(self):
+            km = super().create_kernel_manager()
+            km.attach_sandbox(sandbox)
+            return km
+
+        def preprocess(self, nb, resources=None, km=None):
+            self.current_index: int | None = None
+            self.cell_started = self.cell_cpu_start = 0.0
+            self.notebook_started = time.monotonic()
+            self.stop_reason: str | None = None
+            self.output_bytes = 0
+            self.cut_cells: set[int] = set()
+            self._interrupted = False
+            self._done = threading.Event()
+            watchdog = threading.Thread(target=self._watch, daemon=True)
+            watchdog.start()
+            try:
+                return super().preprocess(nb, resources, km)
+            finally:
+                self._done.set()
+                watchdog.join(timeout=5)
+
+        def preprocess_cell(self, cell, resources, index):
+            if cell.cell_type == "code":
+                self.cell_cpu_start = self._cpu()
+                self.cell_started = time.monotonic()
+                self.current_index = index
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            if index in self.cut_cells:
+                cell.outputs.append(nbformat.v4.new_output(
+                    "stream", name="stdout",
+                    text=f"\n[grader] output cut: the notebook's output passed the limit of {limits.output_bytes} bytes; "
+                         "the cell was interrupted\n"))
+            if cell.cell_type == "code":
+                for out in cell.outputs:
+                    if out.output_type == "error" and out.get("ename") == "CellTimeoutError":
+                        msg = f"{cell_label(cell, index)} ran out of time after {self.timeout} s (wall clock)"
+                        out.evalue, out.traceback = msg, [f"CellTimeoutError: {msg}"]
+            self.current_index = None
+            return cell, resources
+
+        def output(self, outs, msg, display_id, cell_index):
+            content = msg.get("content", {})
+            data = content.get("data") or {}
+            size = len(content.get("text") or "") + sum(len(v) if isinstance(v, str) else len(json.dumps(v, default=str))
+                                                         for v in data.values())
+            self.output_bytes += size
+            if self.output_bytes > limits.output_bytes and msg["msg_type"] != "error":
+                self.cut_cells.add(cell_index)
+                if not self._interrupted and self.km is not None:
+                    self._interrupted = True
+                    import asyncio
+                    asyncio.ensure_future(self.km.interrupt_kernel())
+                if self.output_bytes > limits.output_hard_bytes and self.stop_reason is None:
+                    self._stop(f"{self._label()} produced more than {limits.output_hard_bytes} bytes of output")
+                return None
+            return super().output(outs, msg, display_id, cell_index)
+
+        # -- watchdog ---------------------------------------------------------------
+        def _pid(self) -> int | None:
+            return getattr(self.km, "kernel_pid", None) if self.km is not None else None
+
+        def _cpu(self) -> float:
+            pid = self._pid()
+            return descendants_cpu_seconds(pid) if pid else 0.0
+
+        def _label(self) -> str:
+            i = self.current_index
+            return cell_label(self.nb.cells[i], i) if i is not None else "the notebook"
+
+        def _stop(self, reason: str) -> None:
+            self.stop_reason = reason
+            pid = self._pid()
+            if pid:
+                kill_group(pid)
+
+        def _watch(self) -> None:
+            while not self._done.wait(0.25):
+                if self.stop_reason:
+                    continue
+                now = time.monotonic()
+                cpu = self._cpu()
+                if now - self.notebook_started > limits.notebook_wall_s:
+                    self._stop(f"the notebook ran out of time after {limits.notebook_wall_s:g} s "
+                               f"(wall clock, stopped in {self._label()})")
+                elif cpu > limits.notebook_cpu_s:
+                    self._stop(f"the notebook used more than {limits.notebook_cpu_s:g} s of CPU time "
+                               f"(stopped in {self._label()})")
+                elif self.current_index is not None and cpu - self.cell_cpu_start > limits.cell_cpu_s:
+                    self._stop(f"{self._label()} used more than {limits.cell_cpu_s:g} s of CPU time")
+                elif (self.current_index is not None and limits.cell_wall_s
+                      and now - self.cell_started > limits.cell_wall_s + 30):
+                    # the per-cell timeout interrupts the kernel; this is the fallback if it ignores it
+                    self._stop(f"{self._label()} ran out of time after {limits.cell_wall_s:g} s "
+                               "and could not be interrupted")
+
+    cfg = Config(execute_config)
+    return SandboxedExecute(config=cfg, kernel_manager_class=SandboxedKernelManager)
+
+
+def _write_tree(files: dict[str, bytes], target: Path) -> None:
+    target.mkdir(mode=0o755)
+    for rel, data in files.items():
+        path = (target / rel).resolve()
+        if target.resolve() not in path.parents:
+            continue  # never write outside the folder
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        path.write_bytes(data)
+        path.chmod(0o644)
+
+
+def execute_notebook(nb_name: str, files: dict[str, bytes], execute_config: dict, limits: Limits,
+                     data_cache: str | None = None) -> dict[str, Any]:
+    """Execute ``files[nb_name]`` in a fresh sandbox whose home holds ``files``."""
+    started = time.monotonic()
+    nb = nbformat.reads(files[nb_name].decode("utf-8"), as_version=4)
+    problems: list[str] = []
+    lease = UidLease()
+    work = Path(tempfile.mkdtemp(prefix="course-grade-"))
+    try:
+        check_tools()
+        work.chmod(0o755)
+        _write_tree(files, work / "submission")
+        sockets = work / "sockets"
+        sockets.mkdir(mode=0o700)
+        if lease.uid is not None:
+            os.chown(sockets, lease.uid, lease.uid)
+        sandbox = Sandbox(work / "submission", sockets, limits, Path(data_cache) if data_cache else None, lease.uid)
+        executor = _make_executor(execute_config, limits, sandbox)
+        try:
+            executor.preprocess(nb, {"metadata": {"path": str(work / "submission")}})
+        except Exception as exc:  # kernel death, limit, sandbox failure: fail closed
+            reason = executor.stop_reason or _describe(exc, executor)
+            mark_failure(nb, executor.current_index, reason)
+            problems.append(reason)
+        else:
+            if executor.stop_reason:  # killed after the last cell finished
+                problems.append(executor.stop_reason)
+        if executor.cut_cells:
+            problems.append(f"output cut at {limits.output_bytes} bytes in "
+                            + ", ".join(cell_label(nb.cells[i], i) for i in sorted(executor.cut_cells)))
+    except Exception as exc:
+        reason = f"the notebook could not be executed: {type(exc).__name__}: {exc}"
+        mark_failure(nb, None, reason)
+        problems.append(reason)
+    finally:
+        lease.close()
+        shutil.rmtree(work, ignore_errors=True)
+    return {"nb": nbformat.writes(nb), "problems": problems, "seconds": time.monotonic() - started}
+
+
+def _describe(exc: Exception, executor) -> str:
+    name = type(exc).__name__
+    where = executor._label() if executor.current_index is not None else "the notebook"
+    if name == "DeadKernelError":
+        code = getattr(getattr(getattr(executor.km, "provisioner", None), "process", None), "returncode", None)
+        detail = f", exit status {code}" if code is not None else ""
+        return (f"the kernel died while running {where}{detail} (os._exit, a crash, "
+                "or the memory/process/file limits)")
+    return f"{where} could not be executed: {name}: {exc}"
+
+
+def execute_submission(payload: dict[str, Any]) -> dict[str, Any]:
+    """The Dask task: every notebook of one submission, one sandbox each."""
+    started = time.monotonic()
+    limits = Limits.from_mapping(payload["limits"])
+    files: dict[str, bytes] = payload["files"]
+    results = {}
+    for name in payload["notebooks"]:
+        results[name] = execute_notebook(f"{name}.ipynb", files, payload["execute_config"], limits, payload.get("data_cache"))
+    return {"student": payload["student"], "notebooks": results, "host": socket.gethostname(),
+            "seconds": time.monotonic() - started}

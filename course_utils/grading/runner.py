@@ -1,0 +1,257 @@
+"""``course grade``: schedule every submission of an assignment, collect, score, record, export."""
+from __future__ import annotations
+
+import fnmatch
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from . import nbgrader_steps as steps
+from .limits import Limits
+from .remote_execution import LIMIT_ENAME, NOT_RUN_ENAME, execute_submission, mark_failure
+from .state import GradingState, _files, grader_fingerprint, tree_hash
+
+INTERRUPTED = "grading did not finish (interrupted or still running); run `course grade` again"
+
+
+@dataclass
+class GradeRun:
+    """What one ``course grade`` run did."""
+
+    assignment: str
+    graded: list[str] = field(default_factory=list)
+    failed: dict[str, list[str]] = field(default_factory=dict)  # student -> problems (still scored, 0 where fair)
+    skipped: list[str] = field(default_factory=list)  # unchanged since the last run
+    seconds: float = 0.0
+    outputs: dict[str, Path] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        lines = [f"{self.assignment}: {len(self.graded)} graded ({len(self.failed)} with problems), "
+                 f"{len(self.skipped)} unchanged, {self.seconds:.1f} s"]
+        for student, problems in sorted(self.failed.items()):
+            lines.append(f"  {student}: " + "; ".join(problems))
+        for name, path in self.outputs.items():
+            lines.append(f"  {name}: {path}")
+        return "\n".join(lines)
+
+
+def find_students(root: Path, assignment: str, pattern: str = "*") -> list[str]:
+    submitted = root / "submitted"
+    if not submitted.is_dir():
+        return []
+    return sorted(p.name for p in submitted.iterdir()
+                  if (p / assignment).is_dir() and fnmatch.fnmatchcase(p.name, pattern))
+
+
+def course_limits(app) -> Limits:
+    """Limits from ``c.CourseGrade.*`` in nbgrader_config.py; cell wall clock = ``c.Execute.timeout``."""
+    values = dict(app.config.get("CourseGrade", {}))
+    timeout = app.config.get("Execute", {}).get("timeout", 30)
+    return Limits.from_mapping(values).with_cell_wall(timeout)
+
+
+def execute_config(app) -> dict:
+    """The config sections nbgrader's Execute preprocessor reads, shipped to the workers."""
+    return {k: dict(app.config[k]) for k in ("Execute", "ExecutePreprocessor", "NotebookClient", "NbGraderPreprocessor")
+            if k in app.config}
+
+
+def problems_by_cell(nb_json: str) -> dict[str, str]:
+    """grade_id -> reason for every cell the grader stopped, cut or timed out."""
+    nb = nbformat.reads(nb_json, as_version=4)
+    out = {}
+    for index, cell in enumerate(nb.cells):
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell #{index}"
+        for o in cell.get("outputs", []):
+            if o.output_type == "error" and o.get("ename") in (LIMIT_ENAME, NOT_RUN_ENAME, "CellTimeoutError"):
+                out[grade_id] = o.get("evalue", "")
+            elif o.output_type == "stream" and "[grader] output cut" in o.get("text", ""):
+                out.setdefault(grade_id, o.text.strip())
+    return out
+
+
+def _failed_execution(sanitized_dir: Path, names: list[str], reason: str) -> dict:
+    notebooks = {}
+    for name in names:
+        nb = nbformat.read(str(sanitized_dir / f"{name}.ipynb"), as_version=4)
+        mark_failure(nb, None, reason)
+        notebooks[name] = {"nb": nbformat.writes(nb), "problems": [reason], "seconds": 0.0}
+    return {"notebooks": notebooks}
+
+
+class _Cluster:
+    """A Dask client: the given scheduler, or an embedded LocalCluster sized to the machine."""
+
+    def __init__(self, scheduler: str | None, workers: int | None) -> None:
+        from distributed import Client, LocalCluster
+
+        self.cluster = None
+        if scheduler:
+            self.client = Client(scheduler, timeout="30s")
+        else:
+            n = workers or os.cpu_count() or 1
+            self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                        dashboard_address=":0", silence_logs=40)
+            self.client = Client(self.cluster)
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def grade_assignment(root: Path | str, assignment: str, students: str = "*", workers: int | None = None,
+                     scheduler: str | None = None, force: bool = False, progress: bool = True,
+                     export: bool = True, limits: Limits | None = None) -> GradeRun:
+    from distributed import as_completed
+    from tqdm import tqdm
+
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's own session noise
+    started = time.monotonic()
+    root = Path(root).resolve()
+    previous_root = os.environ.get("COURSE_ROOT")
+    os.environ["COURSE_ROOT"] = str(root)  # nbgrader_config.py reads it
+    try:
+        return _grade(root, assignment, students, workers, scheduler, force, progress, export, limits, started)
+    finally:
+        if previous_root is None:
+            os.environ.pop("COURSE_ROOT", None)
+        else:
+            os.environ["COURSE_ROOT"] = previous_root
+
+
+def _grade(root, assignment, students, workers, scheduler, force, progress, export, limits, started) -> GradeRun:
+    from distributed import as_completed
+    from tqdm import tqdm
+
+    app = steps.load_app(root, assignment)
+    db_url = app.coursedir.db_url
+    try:
+        expected = steps.assignment_notebooks(db_url, assignment)
+    except Exception as exc:
+        raise SystemExit(f"assignment {assignment!r} is not in the gradebook ({exc}); "
+                         "run `nbgrader generate_assignment` (or `course release`) first") from None
+    limits = (limits or course_limits(app)).with_cell_wall(app.config.get("Execute", {}).get("timeout", 30))
+    config = execute_config(app)
+    config.setdefault("Execute", {})["timeout"] = int(limits.cell_wall_s)  # one per-cell wall-clock limit
+    from ..paths import default_cache
+
+    data_cache = str(default_cache()) if default_cache().is_dir() else None
+    state = GradingState.for_assignment(root, assignment)
+    fingerprint = grader_fingerprint(root, assignment, limits.to_dict())
+    run = GradeRun(assignment)
+    everyone = find_students(root, assignment, students)
+    hashes = {s: tree_hash(root / "submitted" / s / assignment) for s in everyone}
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gb:
+        in_gradebook = {sub.student_id for sub in gb.find_assignment(assignment).submissions}
+    pending = []
+    for s in everyone:
+        if not force and s in in_gradebook and state.is_current(s, hashes[s], fingerprint):
+            run.skipped.append(s)
+        else:
+            pending.append(s)
+
+    bar = tqdm(total=len(everyone), initial=len(run.skipped), desc=f"grade {assignment}", unit="student",
+               disable=not progress)
+    pre_failed: dict[str, dict[str, str]] = {}  # student -> notebook -> reason (never executed)
+    sanitized_names: dict[str, list[str]] = {}
+
+    def finish(student: str, result: dict) -> None:
+        executed = {name: r["nb"] for name, r in result.get("notebooks", {}).items()}
+        problems: list[str] = []
+        comments: dict[str, dict[str, str]] = {}
+        if executed:
+            steps.score(app, student, executed)
+        for name, r in result.get("notebooks", {}).items():
+            problems += r.get("problems", [])
+            comments[name] = problems_by_cell(r["nb"])
+            problems += [f"{cell}: {why}" for cell, why in comments[name].items()
+                         if not any(why in p for p in problems)]
+            steps.fail_closed(db_url, assignment, student, name, None, comments[name])
+        for name, reason in pre_failed.get(student, {}).items():
+            problems.append(reason)
+            comments[name] = {"*": reason}
+            steps.fail_closed(db_url, assignment, student, name, reason)
+        if problems:
+            run.failed[student] = problems
+        run.graded.append(student)
+        state.record(student, submission=hashes[student], grader=fingerprint,
+                     status="failed" if problems else "graded", problems=problems, comments=comments,
+                     seconds=round(sum(r.get("seconds", 0) for r in result.get("notebooks", {}).values()), 2),
+                     host=result.get("host"))
+        bar.update(1)
+
+    cluster = _Cluster(scheduler, workers) if pending else None
+    try:
+        futures = as_completed([], with_results=True, raise_errors=False) if cluster else None
+        in_flight: dict[str, str] = {}  # future key -> student
+        max_in_flight = 2 * max(1, len(cluster.client.scheduler_info().get("workers", {})) if cluster else 1)
+
+        def drain(keep: int) -> None:
+            """Score results as they arrive; wait until at most ``keep`` submissions are in flight."""
+            while in_flight and (len(in_flight) > keep or futures.has_ready()):
+                future, result = next(futures)
+                student = in_flight.pop(future.key)
+                if future.status != "finished" or not isinstance(result, dict):
+                    reason = f"the grading worker failed: {result!r}"[:500]
+                    result = _failed_execution(root / app.coursedir.autograded_directory / student / assignment,
+                                               sanitized_names[student], reason)
+                finish(student, result)
+
+        for student in pending:
+            names, failed, warnings = steps.sanitize(app, student)
+            folder = root / "submitted" / student / assignment
+            submitted = {p.stem for p in folder.glob("*.ipynb")}
+            reasons: dict[str, str] = {}
+            whole = failed.pop("*", None)
+            for nb in expected:
+                if nb in failed:
+                    reasons[nb] = failed[nb]
+                elif nb not in submitted:
+                    extra = sorted(submitted - set(expected))
+                    hint = f" (submitted instead: {', '.join(e + '.ipynb' for e in extra)})" if extra else ""
+                    reasons[nb] = f"{nb}.ipynb is missing from the submission{hint}"
+                elif nb not in names:
+                    reasons[nb] = whole or f"{nb}.ipynb could not be prepared for grading"
+            pre_failed[student] = reasons
+            sanitized_names[student] = names
+            autograded = root / app.coursedir.autograded_directory / student / assignment
+            for nb in names:  # fail closed until the result is in
+                steps.fail_closed(db_url, assignment, student, nb, INTERRUPTED)
+            if not names:
+                finish(student, {"notebooks": {}})
+                continue
+            files = {str(p.relative_to(autograded)): p.read_bytes() for p in _files(autograded)}
+            size = sum(len(b) for b in files.values())
+            if size > limits.payload_bytes:
+                finish(student, _failed_execution(autograded, names, f"the submission folder is {size} bytes, "
+                                                  f"more than the limit of {limits.payload_bytes}"))
+                continue
+            payload = {"student": student, "assignment": assignment, "notebooks": names, "files": files,
+                       "execute_config": config, "limits": limits.to_dict(), "data_cache": data_cache}
+            future = cluster.client.submit(execute_submission, payload, pure=False,
+                                           key=f"grade-{assignment}-{student}-{uuid.uuid4().hex[:8]}")
+            in_flight[future.key] = student
+            futures.add(future)
+            drain(max_in_flight - 1)
+        drain(0)
+    finally:
+        bar.close()
+        if cluster is not None:
+            cluster.close()
+    if export:
+        from .exports import write_all
+
+        run.outputs = write_all(root, assignment, db_url, state)
+    run.seconds = time.monotonic() - started
+    return run

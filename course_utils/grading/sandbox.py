@@ -1,0 +1,167 @@
+"""The jail a student kernel runs in: bubblewrap namespaces, rlimits and a throw-away uid.
+
+What the kernel sees: the Python runtime (read-only), the course_utils package (read-only),
+the data cache (read-only, as ``/opt/course-data``), a copy of *its own* submission folder in
+a size-capped tmpfs home, a size-capped tmpfs ``/tmp``, and the kernel's socket folder.
+No network (empty network namespace), no other files of the host: not ``source/``, the
+gradebook, ``nbgrader_config.py``, other students' submissions or anybody's home.
+
+As root the kernel runs under a uid of its own (one per concurrent sandbox, taken with a
+lock file), so RLIMIT_NPROC caps the processes of that one sandbox.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .limits import Limits
+
+HOME = "/home/student"
+SUBMISSION = "/submission"
+DATA = "/opt/course-data"
+UID_BASE = 61000
+UID_SLOTS = 512
+LOCK_DIR = Path(os.environ.get("COURSE_GRADE_LOCK_DIR", "/tmp/course-grade-uids"))
+#: Environment variables passed through to the kernel (everything else is dropped).
+PASS_ENV = ("LANG", "LC_ALL", "TZ", "MPLBACKEND", "PYTHONWARNINGS", "KERAS_BACKEND", "OMP_NUM_THREADS",
+            "PYTHONHASHSEED", "CUDA_VISIBLE_DEVICES")
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap (or prlimit) is missing: refuse to run student code unconfined."""
+
+
+def check_tools() -> None:
+    for tool in ("bwrap", "prlimit"):
+        if shutil.which(tool) is None:
+            raise SandboxUnavailable(
+                f"`{tool}` not found: student code is only run inside bubblewrap "
+                "(install it with `apt-get install -y bubblewrap`)")
+
+
+class UidLease:
+    """A uid nobody else uses while the sandbox runs (root only); released on close."""
+
+    def __init__(self) -> None:
+        self.uid: int | None = None
+        self._fd: int | None = None
+        if os.geteuid() != 0:
+            return
+        LOCK_DIR.mkdir(parents=True, exist_ok=True)
+        start = os.getpid() % UID_SLOTS
+        for i in range(UID_SLOTS):
+            uid = UID_BASE + (start + i) % UID_SLOTS
+            fd = os.open(LOCK_DIR / f"{uid}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            self.uid, self._fd = uid, fd
+            return
+        raise SandboxUnavailable("no free sandbox uid")
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _runtime_paths() -> list[str]:
+    """Read-only folders the kernel needs outside /usr: the venv, the base Python, course_utils."""
+    import course_utils
+
+    paths = {sys.prefix, sys.base_prefix, str(Path(course_utils.__file__).resolve().parent)}
+    return sorted(p for p in paths if p and not p.startswith("/usr/") and Path(p).exists())
+
+
+def _parents(path: str) -> list[str]:
+    """bubblewrap arguments creating the ancestors of ``path`` traversable (it makes them 0700)."""
+    parts = Path(path).parts[1:-1]
+    args: list[str] = []
+    for i in range(1, len(parts) + 1):
+        args += ["--perms", "0755", "--dir", "/" + "/".join(parts[:i])]
+    return args
+
+
+@dataclass
+class Sandbox:
+    """Builds the command line that starts ``argv`` jailed."""
+
+    submission_dir: Path  # host folder copied into the sandbox home (read-only source)
+    socket_dir: Path  # host folder shared with the kernel for its ipc sockets
+    limits: Limits
+    data_cache: Path | None = None
+    uid: int | None = None
+    extra_env: dict[str, str] | None = None
+
+    def environment(self) -> dict[str, str]:
+        env = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
+        env.update({
+            "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": HOME,
+            "TMPDIR": "/tmp",
+            "MPLCONFIGDIR": "/tmp/matplotlib",
+            "NBGRADER_EXECUTION": "autograde",
+            "COURSE_DATA_CACHE": DATA,
+            "COURSE_DATA_MIRROR": "/nonexistent",
+            "JPY_SESSION_NAME": "",
+        })
+        env.setdefault("LANG", "C.UTF-8")
+        env.update(self.extra_env or {})
+        return env
+
+    def rlimit_args(self) -> list[str]:
+        lim = self.limits
+        cpu = int(lim.notebook_cpu_s) + 5  # the watchdog stops it first with a clear message
+        nproc = lim.processes
+        if self.uid is None:  # no uid of our own: the cap counts every process of this user
+            nproc += sum(1 for p in Path("/proc").iterdir() if p.name.isdigit())
+        return ["prlimit", f"--cpu={cpu}:{cpu}", f"--as={lim.memory_bytes}:{lim.memory_bytes}",
+                f"--nproc={nproc}:{nproc}", f"--fsize={lim.file_bytes}:{lim.file_bytes}",
+                f"--nofile={lim.open_files}:{lim.open_files}", "--core=0:0", "--"]
+
+    def bwrap_args(self) -> list[str]:
+        if self.uid is None:  # unprivileged: bubblewrap builds a user namespace itself
+            namespaces = ["--unshare-all"]
+        else:  # root: no user namespace (the kernel gets a real uid of its own, see command())
+            namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+                          "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        args = ["bwrap", *namespaces, "--die-with-parent", "--hostname", "sandbox",
+                "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+        for link in ("bin", "lib", "lib64", "sbin", "lib32", "libx32"):
+            host = Path("/") / link
+            if host.is_symlink():
+                args += ["--symlink", os.readlink(host), f"/{link}"]
+            elif host.is_dir():
+                args += ["--ro-bind", str(host), f"/{link}"]
+        for path in _runtime_paths():
+            args += [*_parents(path), "--ro-bind", path, path]
+        args += ["--proc", "/proc", "--dev", "/dev",
+                 "--perms", "1777", "--size", str(self.limits.disk_bytes), "--tmpfs", "/tmp",
+                 *_parents(HOME), "--perms", "1777", "--size", str(self.limits.disk_bytes), "--tmpfs", HOME,
+                 "--ro-bind", str(self.submission_dir), SUBMISSION,
+                 *_parents(str(self.socket_dir)), "--bind", str(self.socket_dir), str(self.socket_dir)]
+        if self.data_cache and Path(self.data_cache).is_dir():
+            args += ["--ro-bind", str(self.data_cache), DATA]
+        args += ["--remount-ro", "/", "--chdir", HOME, "--clearenv"]
+        for key, value in self.environment().items():
+            args += ["--setenv", key, value]
+        return args
+
+    def command(self, argv: list[str]) -> list[str]:
+        """``argv`` wrapped: rlimits, bubblewrap, (as root) the sandbox uid, a copy of the submission.
+
+        As root, bubblewrap keeps only CAP_SETUID/CAP_SETGID for ``setpriv``, which drops to the
+        sandbox uid with no capabilities at all before any student code runs.
+        """
+        drop = []
+        if self.uid is not None:
+            drop = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
+                    "--inh-caps=-all", "--bounding-set=-all", "--"]
+        copy_in = ["/bin/sh", "-c", f'cp -R {SUBMISSION}/. {HOME}/ 2>/dev/null; exec "$@"', "sh"]
+        return [*self.rlimit_args(), *self.bwrap_args(), "--", *drop, *copy_in, *argv]

@@ -1,0 +1,206 @@
+"""`course grade`: nbgrader's scores, in parallel sandboxes, resumable -- on the tiny one-notebook course.
+
+One module-scoped class of students (good ones from tests/fixtures/tiny_corpus, plus attackers
+and broken submissions) is graded once with a 2-worker embedded Dask cluster; the same good
+submissions are graded by plain `nbgrader autograde` in a copy of the course for comparison.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_utils import corpus, notebooks
+from course_utils.grading.limits import Limits
+from course_utils.grading.runner import grade_assignment
+from course_utils.grading.sandbox import check_tools
+from course_utils.nbgrader_course import Course
+from course_utils.paths import repo_root
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ASSIGNMENT = "tiny"
+GOOD = ["reference", "blank", "wrong", "warns"]
+#: Short limits so the attack submissions finish in seconds.
+LIMITS = Limits(cell_wall_s=4, cell_cpu_s=4, notebook_wall_s=40, notebook_cpu_s=30, output_bytes=200_000,
+                disk_bytes=8 * 1024 * 1024, file_bytes=4 * 1024 * 1024, processes=64)
+
+pytestmark = pytest.mark.skipif(_missing := (shutil.which("bwrap") is None), reason="bubblewrap not installed")
+
+
+NO_AUDIT = """
+if isinstance(c.Autograde.get("autograde_preprocessors"), list):
+    c.Autograde.autograde_preprocessors = [
+        p for p in c.Autograde.autograde_preprocessors if getattr(p, "__name__", str(p)) != "AuditStudentCode"]
+"""
+
+
+def build_course(root: Path) -> Course:
+    """The tiny course released, with the corpus entries of tests/fixtures/tiny_corpus submitted."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(repo_root() / "nbgrader_config.py", root / "nbgrader_config.py")
+    with (root / "nbgrader_config.py").open("a") as fh:  # the sandbox must hold on its own: no static audit
+        fh.write(NO_AUDIT)
+    (root / "source" / ASSIGNMENT).mkdir(parents=True)
+    shutil.copy2(FIXTURES / "tiny_course_demo.ipynb", root / "source" / ASSIGNMENT / "demo.ipynb")
+    course = Course(root)
+    course.generate_assignment(ASSIGNMENT)
+    source = notebooks.read(root / "source" / ASSIGNMENT / "demo.ipynb")
+    released = notebooks.read(root / "release" / ASSIGNMENT / "demo.ipynb")
+    for path in sorted((FIXTURES / "tiny_corpus").glob("*.yaml")):
+        entry = corpus.load_entry(path)
+        course.submit(entry.student, ASSIGNMENT, {"demo.ipynb": corpus.build_submission(entry, source, released)})
+    return course
+
+
+def submit_code(course: Course, student: str, answer: str, extra: str | None = None) -> None:
+    """A submission whose answer cell is ``answer`` (``extra``: a cell added right after it)."""
+    nb = copy.deepcopy(notebooks.read(course.root / "release" / ASSIGNMENT / "demo.ipynb"))
+    for i, cell in enumerate(list(nb.cells)):
+        if notebooks.meta(cell).get("grade_id") == "sig":
+            cell.source = answer
+            if extra:
+                nb.cells.insert(i + 1, nbformat.v4.new_code_cell(extra))
+    course.submit(student, ASSIGNMENT, {"demo.ipynb": nb})
+
+
+SOLVED = "def f(x):\n    return x + 1"
+
+
+def add_attackers(course: Course) -> None:
+    root = course.root
+    secrets = [str(root / "gradebook.db"), str(root / "source" / ASSIGNMENT / "demo.ipynb"),
+               str(root / "nbgrader_config.py"), str(root / "submitted" / "reference" / ASSIGNMENT / "demo.ipynb"),
+               str(Path.home() / ".bashrc"), str(Path.home() / ".cache")]
+    probe = (
+        "import os, socket\nleaks = []\n"
+        f"for p in {secrets!r}:\n"
+        "    try:\n        open(p).read(1) if os.path.isfile(p) else os.listdir(p)\n        leaks.append(p)\n"
+        "    except OSError:\n        pass\n"
+        "try:\n    socket.create_connection(('1.1.1.1', 53), timeout=2); leaks.append('network')\nexcept OSError:\n    pass\n"
+        "assert leaks == [], leaks\n"
+    )
+    submit_code(course, "snoop", SOLVED + "\n" + probe)
+    submit_code(course, "sleeper", "import time\ndef f(x):\n    time.sleep(60)")
+    submit_code(course, "quitter", SOLVED, extra="import os\nos._exit(3)")
+    submit_code(course, "chatty", SOLVED, extra="for i in range(2000):\n    print('x' * 100_000)")
+    submit_code(course, "forker", SOLVED, extra="import os\nfor i in range(10_000):\n    try:\n        os.fork()\n    except OSError:\n        break")
+    submit_code(course, "filler", SOLVED, extra="with open('big', 'wb') as fh:\n    fh.write(b'0' * 50_000_000)")
+    folder = root / "submitted" / "corrupt" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    (folder / "demo.ipynb").write_text('{"cells": [ this is not json')
+    renamed = root / "submitted" / "renamer" / ASSIGNMENT
+    renamed.mkdir(parents=True)
+    shutil.copy2(root / "submitted" / "reference" / ASSIGNMENT / "demo.ipynb", renamed / "demo (1).ipynb")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    check_tools()
+    course = build_course(tmp_path_factory.mktemp("course") / "course")
+    plain = tmp_path_factory.mktemp("plain") / "course"
+    shutil.copytree(course.root, plain)
+    plain_course = Course(plain)
+    add_attackers(course)
+    run = grade_assignment(course.root, ASSIGNMENT, workers=2, progress=False, limits=LIMITS)
+    plain_course.autograde(ASSIGNMENT)
+    return {"course": course, "run": run, "plain": plain_course}
+
+
+def scores(course: Course, student: str) -> dict[str, float]:
+    return course.scores(ASSIGNMENT, student)["demo"]
+
+
+def _normalized(path: Path) -> list:
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        cell.get("metadata", {}).pop("execution", None)  # nbclient's timestamps differ run to run
+        for out in cell.get("outputs", []):  # so does the kernel's temporary file name in warnings
+            if out.get("text"):
+                out.text = re.sub(r"/tmp/ipykernel_\d+/\d+\.py", "<cell>", out.text)
+    return [nb.metadata] + [(c.cell_type, c.source, c.get("metadata"), c.get("outputs"), c.get("execution_count"))
+                            for c in nb.cells]
+
+
+def test_same_scores_and_autograded_notebooks_as_plain_nbgrader(graded: dict) -> None:
+    course, plain = graded["course"], graded["plain"]
+    for student in GOOD:
+        assert scores(course, student) == scores(plain, student), student
+        ours = course.root / "autograded" / student / ASSIGNMENT / "demo.ipynb"
+        theirs = plain.root / "autograded" / student / ASSIGNMENT / "demo.ipynb"
+        assert _normalized(ours) == _normalized(theirs), student
+    assert scores(course, "reference") == {"test_sig": 2.0}
+    assert scores(course, "warns") == {"test_sig": 2.0}
+    assert scores(course, "wrong") == {"test_sig": 0.0}
+
+
+def test_student_code_cannot_read_course_files_other_students_or_network(graded: dict) -> None:
+    ag = nbformat.read(str(graded["course"].root / "autograded" / "snoop" / ASSIGNMENT / "demo.ipynb"), as_version=4)
+    errors = [o for c in ag.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert errors == [], [o.get("evalue") for o in errors]  # the probe's `assert leaks == []` passed
+    assert scores(graded["course"], "snoop") == {"test_sig": 2.0}
+
+
+def comment(course: Course, student: str) -> str:
+    rows = list(csv.DictReader((course.root / "exports" / ASSIGNMENT / "cells.csv").open()))
+    return " ".join(r["comment"] for r in rows if r["student"] == student)
+
+
+def test_limits_give_zero_with_a_clear_comment_and_the_batch_goes_on(graded: dict) -> None:
+    course = graded["course"]
+    assert scores(course, "sleeper") == {"test_sig": 0.0}
+    assert "ran out of time after 4 s" in comment(course, "sleeper")
+    assert scores(course, "quitter") == {"test_sig": 0.0}
+    assert "kernel died" in comment(course, "quitter")
+    assert scores(course, "corrupt") == {"test_sig": 0.0}
+    assert "could not be read" in comment(course, "corrupt")
+    assert scores(course, "renamer") == {"test_sig": 0.0}
+    assert "missing from the submission" in comment(course, "renamer") and "demo (1).ipynb" in comment(course, "renamer")
+    assert set(graded["run"].graded) >= set(GOOD) | {"sleeper", "quitter", "chatty", "forker", "filler", "corrupt"}
+
+
+def test_big_output_is_capped_fork_bomb_and_disk_filler_contained(graded: dict) -> None:
+    course = graded["course"]
+    path = course.root / "autograded" / "chatty" / ASSIGNMENT / "demo.ipynb"
+    assert path.stat().st_size < 2_000_000
+    assert "output cut" in comment(course, "chatty")
+    # the test cell after the flood still ran and scored: the cap interrupts, it does not zero the notebook
+    assert scores(course, "chatty") == {"test_sig": 2.0}
+    # fork bomb: the process cap stops it (OSError), the notebook carries on
+    assert scores(course, "forker") == {"test_sig": 2.0}
+    filler = nbformat.read(str(course.root / "autograded" / "filler" / ASSIGNMENT / "demo.ipynb"), as_version=4)
+    assert any("File too large" in (o.get("evalue") or "") for c in filler.cells for o in c.get("outputs", []))
+
+
+def test_exports_feedback_without_hidden_tests_and_report(graded: dict) -> None:
+    root = graded["course"].root
+    grades = list(csv.DictReader((root / "exports" / ASSIGNMENT / "grades.csv").open()))
+    assert {"assignment", "student_id", "score", "max_score"} <= set(grades[0])
+    feedback = (root / "feedback" / "wrong" / ASSIGNMENT / "demo.html").read_text()
+    text = re.sub(r"<[^>]+>", "", feedback)
+    assert "assert f(1)" in text and "f(5)" not in text and "HIDDEN" not in text
+    assert (root / "exports" / ASSIGNMENT / "report.png").stat().st_size > 1000
+    assert "full marks" in (root / "exports" / ASSIGNMENT / "report.html").read_text()
+
+
+def test_rerun_grades_only_missing_or_changed(graded: dict) -> None:
+    course = graded["course"]
+    state_file = course.root / "grading-state" / f"{ASSIGNMENT}.json"
+    state = json.loads(state_file.read_text())
+    assert set(state["students"]) >= set(GOOD)
+    again = grade_assignment(course.root, ASSIGNMENT, progress=False, limits=LIMITS, export=False)
+    assert again.graded == [] and set(again.skipped) == set(state["students"])
+    # an interrupted run: 'blank' never got recorded; 'wrong' resubmitted a correct answer
+    del state["students"]["blank"]
+    state_file.write_text(json.dumps(state))
+    submit_code(course, "wrong", SOLVED)
+    resumed = grade_assignment(course.root, ASSIGNMENT, students="[bw]*", workers=1, progress=False,
+                               limits=LIMITS, export=False)
+    assert sorted(resumed.graded) == ["blank", "wrong"]
+    assert scores(course, "wrong") == {"test_sig": 2.0}
+    assert scores(course, "blank") == {"test_sig": 0.0}
