@@ -30,7 +30,8 @@ def grade_entries(
     released = {p.name: notebooks.read(p) for p in notebooks.notebook_paths(release)}
     for entry in entries:
         name = entry.notebook or next(iter(sources))
-        course.submit(entry.student, assignment, {name: corpus.build_submission(entry, sources[name], released[name])})
+        submission = corpus.build_submission(entry, sources[name], released[name], project)
+        course.submit(entry.student, assignment, {name: submission})
     course.autograde(assignment, env=env)
     results = []
     for entry in entries:
