@@ -91,6 +91,10 @@ def add_attackers(course: Course) -> None:
     submit_code(course, "chatty", SOLVED, extra="for i in range(2000):\n    print('x' * 100_000)")
     submit_code(course, "forker", SOLVED, extra="import os\nfor i in range(10_000):\n    try:\n        os.fork()\n    except OSError:\n        break")
     submit_code(course, "filler", SOLVED, extra="with open('big', 'wb') as fh:\n    fh.write(b'0' * 50_000_000)")
+    submit_code(course, "hog", SOLVED, extra="import numpy as np\nhuge = np.ones(6 * 1024**3 // 8)")
+    submit_code(course, "spinner", "def f(x):\n    while True:\n        pass")
+    submit_code(course, "extra", SOLVED)
+    shutil.copy2(root / "submitted" / "extra" / ASSIGNMENT / "demo.ipynb", root / "submitted" / "extra" / ASSIGNMENT / "notes.ipynb")
     folder = root / "submitted" / "corrupt" / ASSIGNMENT
     folder.mkdir(parents=True)
     (folder / "demo.ipynb").write_text('{"cells": [ this is not json')
@@ -161,7 +165,7 @@ def test_limits_give_zero_with_a_clear_comment_and_the_batch_goes_on(graded: dic
     assert "could not be read" in comment(course, "corrupt")
     assert scores(course, "renamer") == {"test_sig": 0.0}
     assert "missing from the submission" in comment(course, "renamer") and "demo (1).ipynb" in comment(course, "renamer")
-    assert set(graded["run"].graded) >= set(GOOD) | {"sleeper", "quitter", "chatty", "forker", "filler", "corrupt"}
+    assert set(graded["run"].graded) >= set(GOOD) | {"sleeper", "quitter", "chatty", "forker", "filler", "corrupt", "hog", "spinner"}
 
 
 def test_big_output_is_capped_fork_bomb_and_disk_filler_contained(graded: dict) -> None:
@@ -175,6 +179,16 @@ def test_big_output_is_capped_fork_bomb_and_disk_filler_contained(graded: dict) 
     assert scores(course, "forker") == {"test_sig": 2.0}
     filler = nbformat.read(str(course.root / "autograded" / "filler" / ASSIGNMENT / "demo.ipynb"), as_version=4)
     assert any("File too large" in (o.get("evalue") or "") for c in filler.cells for o in c.get("outputs", []))
+
+
+def test_memory_cpu_limits_and_extra_notebooks(graded: dict) -> None:
+    course = graded["course"]
+    hog = nbformat.read(str(course.root / "autograded" / "hog" / ASSIGNMENT / "demo.ipynb"), as_version=4)
+    assert any(o.get("ename") == "MemoryError" for c in hog.cells for o in c.get("outputs", []))
+    assert scores(course, "hog") == {"test_sig": 2.0}  # the 6 GiB allocation failed, the rest went on
+    assert scores(course, "spinner") == {"test_sig": 0.0}
+    assert comment(course, "spinner")  # the busy loop was stopped and the reason recorded
+    assert scores(course, "extra") == {"test_sig": 2.0}  # an extra notebook is ignored, not graded
 
 
 def test_exports_feedback_without_hidden_tests_and_report(graded: dict) -> None:

@@ -147,7 +147,7 @@ class Sandbox:
                  "--ro-bind", str(self.submission_dir), SUBMISSION,
                  *_parents(str(self.socket_dir)), "--bind", str(self.socket_dir), str(self.socket_dir)]
         if self.data_cache and Path(self.data_cache).is_dir():
-            args += ["--ro-bind", str(self.data_cache), DATA]
+            args += [*_parents(DATA), "--ro-bind", str(self.data_cache), DATA]
         args += ["--remount-ro", "/", "--chdir", HOME, "--clearenv"]
         for key, value in self.environment().items():
             args += ["--setenv", key, value]

@@ -35,8 +35,10 @@ def tree_hash(folder: Path, extra: str = "") -> str:
 
 
 def grader_fingerprint(root: Path, assignment: str, limits: dict) -> str:
+    """Source notebooks, nbgrader_config.py, limits and the grading code itself: a change to any regrades."""
     config = root / "nbgrader_config.py"
-    extra = json.dumps(limits, sort_keys=True) + (config.read_text() if config.exists() else "")
+    package = Path(__file__).resolve().parent.parent  # course_utils: the checks, the audit, the sandbox
+    extra = json.dumps(limits, sort_keys=True) + (config.read_text() if config.exists() else "") + tree_hash(package)
     return tree_hash(root / "source" / assignment, extra)
 
 
