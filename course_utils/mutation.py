@@ -197,6 +197,7 @@ def run_mutants(source_path: Path, mutants: list[Mutant], timeout: int = 300) ->
     import os
 
     os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ["CUDA_VISIBLE_DEVICES"] = ""  # this process forks: CUDA must never be initialised in it
     import torch
 
     torch.set_num_threads(1)  # OpenMP thread pools do not survive fork()

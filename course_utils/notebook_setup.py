@@ -39,10 +39,21 @@ def limit_torch_threads() -> None:
         sys.modules["torch"].set_num_threads(int(os.environ.get("COURSE_TORCH_THREADS", "1")))
 
 
+def cap_gpu_memory() -> None:
+    """Cap this kernel's share of GPU memory (``$COURSE_CUDA_MEMORY_FRACTION``, set by ``course grade``)."""
+    import os
+
+    fraction = os.environ.get("COURSE_CUDA_MEMORY_FRACTION")
+    torch = sys.modules.get("torch")
+    if fraction and torch is not None and torch.cuda.is_available():
+        torch.cuda.set_per_process_memory_fraction(float(fraction))
+
+
 def setup(seed: int | None = None) -> int:
     """Prepare a notebook kernel: warnings on stdout, torch on one thread, every generator seeded. Returns the seed."""
     from .seeding import set_seed
 
     route_warnings_to_stdout()
     limit_torch_threads()
+    cap_gpu_memory()
     return set_seed(seed)

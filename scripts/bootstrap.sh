@@ -5,14 +5,19 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 # torch first, pinned: this machine keeps the CPU build of 2.13.0 on disk (any other spec downloads gigabytes).
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
-# bubblewrap sandboxes student code in `course grade` (Debian package; needs root or sudo to install).
-if ! command -v bwrap >/dev/null 2>&1; then
+# Debian packages: bubblewrap (the sandbox of `course grade`) and the PostgreSQL server (its
+# gradebook test; SQLite stays the default). Installed when running as root, else a hint.
+apt_need() {  # apt_need PACKAGE TEST-COMMAND...
+  local package=$1; shift
+  "$@" >/dev/null 2>&1 && return 0
   if [ "$(id -u)" = 0 ]; then
-    apt-get install -y -q bubblewrap >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q bubblewrap >/dev/null; }
+    apt-get install -y -q "$package" >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q "$package" >/dev/null; }
   else
-    echo "warning: bubblewrap is missing: run 'sudo apt-get install bubblewrap' (course grade refuses to run without it)" >&2
+    echo "warning: run 'sudo apt-get install $package' (some features and tests need it)" >&2
   fi
-fi
+}
+apt_need bubblewrap command -v bwrap
+apt_need postgresql sh -c 'ls /usr/lib/postgresql/*/bin/initdb'
 stamp=.venv/.installed
 want="$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16) $TORCH_SPEC"
 if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then

@@ -25,6 +25,8 @@ class Limits:
     processes: int = 256  # RLIMIT_NPROC of the sandbox uid (threads count too)
     open_files: int = 1024  # RLIMIT_NOFILE
     payload_bytes: int = 256 * MiB  # largest submission folder shipped to a worker
+    device: str = "auto"  # auto | cpu | cuda (see device.py); the coordinator resolves auto before shipping
+    gpu_memory_fraction: float = 0.9  # each kernel's share of GPU memory (set from the number of workers)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -33,6 +35,10 @@ class Limits:
     def from_mapping(cls, values: dict | None) -> "Limits":
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in (values or {}).items() if k in known})
+
+    def with_device(self, device: str, fraction: float) -> "Limits":
+        """These limits with the device decided (``cpu``/``cuda``) and the GPU memory share set."""
+        return Limits.from_mapping({**self.to_dict(), "device": device, "gpu_memory_fraction": fraction})
 
     def with_cell_wall(self, timeout: float | None) -> "Limits":
         if self.cell_wall_s is not None or timeout is None:

@@ -11,6 +11,8 @@ from pathlib import Path
 import nbformat
 
 from . import nbgrader_steps as steps
+from .device import memory_fraction
+from .device import resolve as resolve_device
 from .limits import Limits
 from .remote_execution import LIMIT_ENAME, NOT_RUN_ENAME, execute_submission, mark_failure
 from .state import GradingState, _files, grader_fingerprint, tree_hash
@@ -140,6 +142,10 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
         raise SystemExit(f"assignment {assignment!r} is not in the gradebook ({exc}); "
                          "run `nbgrader generate_assignment` (or `course release`) first") from None
     limits = (limits or course_limits(app)).with_cell_wall(app.config.get("Execute", {}).get("timeout", 30))
+    chosen = resolve_device(limits.device, root, assignment)
+    # the GPU memory share follows the worker count only on the GPU (on the CPU it must not force regrades)
+    share = memory_fraction(workers or os.cpu_count() or 1) if chosen == "cuda" else Limits.gpu_memory_fraction
+    limits = limits.with_device(chosen, share)
     config = execute_config(app)
     config.setdefault("Execute", {})["timeout"] = int(limits.cell_wall_s)  # one per-cell wall-clock limit
     from ..paths import default_cache

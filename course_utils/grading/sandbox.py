@@ -18,6 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .device import sandbox_settings
 from .limits import Limits
 
 HOME = "/home/student"
@@ -112,6 +113,7 @@ class Sandbox:
             "JPY_SESSION_NAME": "",
         })
         env.setdefault("LANG", "C.UTF-8")
+        env.update(sandbox_settings(self.limits.device, self.limits.gpu_memory_fraction)[1])
         env.update(self.extra_env or {})
         return env
 
@@ -141,7 +143,8 @@ class Sandbox:
                 args += ["--ro-bind", str(host), f"/{link}"]
         for path in _runtime_paths():
             args += [*_parents(path), "--ro-bind", path, path]
-        args += ["--proc", "/proc", "--dev", "/dev",
+        device_binds, _ = sandbox_settings(self.limits.device, self.limits.gpu_memory_fraction)
+        args += ["--proc", "/proc", "--dev", "/dev", *device_binds,
                  "--perms", "1777", "--size", str(self.limits.disk_bytes), "--tmpfs", "/tmp",
                  *_parents(HOME), "--perms", "1777", "--size", str(self.limits.disk_bytes), "--tmpfs", HOME,
                  "--ro-bind", str(self.submission_dir), SUBMISSION,

@@ -1,0 +1,66 @@
+"""Which device student kernels see: the GPU or the CPU (``c.CourseGrade.device``).
+
+``cpu`` hides every GPU (``CUDA_VISIBLE_DEVICES=""``, no device nodes in the sandbox).
+``cuda`` binds the NVIDIA device nodes into each sandbox and caps each kernel's share of GPU
+memory (``COURSE_CUDA_MEMORY_FRACTION``, applied by ``course_utils.setup()``), so parallel
+workers share one GPU without running out of memory. ``auto`` (the default) takes the faster
+device that ``scripts/benchmark_devices.py`` measured for the assignment
+(``grading-benchmarks/devices.json``), and the CPU where nothing was measured or no GPU is
+present: the Week-1 models are tiny and launch-bound, so the CPU is the safe default.
+The grading processes themselves never import torch, so CUDA is never initialised in a
+process that later forks.
+"""
+from __future__ import annotations
+
+import glob
+import json
+from pathlib import Path
+
+POLICIES = ("auto", "cpu", "cuda")
+MEASURED = Path("grading-benchmarks") / "devices.json"
+#: Share of the GPU's memory all parallel kernels together may take.
+GPU_MEMORY_SHARE = 0.9
+
+
+class DeviceUnavailable(RuntimeError):
+    """``cuda`` was asked for on a machine without an NVIDIA GPU."""
+
+
+def gpu_device_nodes() -> list[str]:
+    """The NVIDIA device files of this machine (empty without a GPU)."""
+    return sorted(glob.glob("/dev/nvidia*"))
+
+
+def measured_choice(root: Path, assignment: str) -> str | None:
+    """The faster device the benchmark recorded for ``assignment``, if any."""
+    path = root / MEASURED
+    if not path.is_file():
+        return None
+    choice = json.loads(path.read_text()).get(assignment)
+    return choice if choice in ("cpu", "cuda") else None
+
+
+def resolve(policy: str, root: Path, assignment: str) -> str:
+    """``cpu`` or ``cuda`` for this run of ``assignment`` under ``policy``."""
+    if policy not in POLICIES:
+        raise ValueError(f"c.CourseGrade.device must be one of {POLICIES}, not {policy!r}")
+    has_gpu = bool(gpu_device_nodes())
+    if policy == "cuda" and not has_gpu:
+        raise DeviceUnavailable("c.CourseGrade.device = 'cuda' but this machine has no NVIDIA GPU (/dev/nvidia*); "
+                                "use 'auto' or 'cpu'")
+    if policy == "auto":
+        return "cuda" if has_gpu and measured_choice(root, assignment) == "cuda" else "cpu"
+    return policy
+
+
+def memory_fraction(workers: int) -> float:
+    """Each kernel's cap on GPU memory when ``workers`` kernels share one GPU."""
+    return round(GPU_MEMORY_SHARE / max(1, workers), 4)
+
+
+def sandbox_settings(device: str, fraction: float) -> tuple[list[str], dict[str, str]]:
+    """bubblewrap arguments and environment for a kernel on ``device`` (``auto`` counts as ``cpu``)."""
+    if device != "cuda":
+        return [], {"CUDA_VISIBLE_DEVICES": ""}
+    binds = [arg for node in gpu_device_nodes() for arg in ("--dev-bind", node, node)]
+    return binds, {"COURSE_CUDA_MEMORY_FRACTION": f"{fraction:.4f}"}

@@ -1,0 +1,71 @@
+"""Device policy of `course grade` (c.CourseGrade.device): what runs without a GPU, and a CUDA check that skips."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from course_utils.grading import device
+from course_utils.grading.limits import Limits
+from course_utils.grading.sandbox import Sandbox
+
+FAKE_GPU = ["/dev/nvidia0", "/dev/nvidiactl", "/dev/nvidia-uvm"]
+
+
+def test_cpu_hides_every_gpu(tmp_path: Path) -> None:
+    assert device.resolve("cpu", tmp_path, "a") == "cpu"
+    binds, env = device.sandbox_settings("cpu", 0.5)
+    assert binds == [] and env == {"CUDA_VISIBLE_DEVICES": ""}
+    sandbox = Sandbox(tmp_path, tmp_path, Limits().with_device("cpu", 0.9))
+    assert sandbox.environment()["CUDA_VISIBLE_DEVICES"] == ""
+    assert "/dev/nvidia0" not in sandbox.bwrap_args()
+
+
+def test_auto_takes_the_measured_faster_device_and_cpu_otherwise(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(device, "gpu_device_nodes", lambda: [])
+    assert device.resolve("auto", tmp_path, "w1a4_keras") == "cpu"  # no GPU
+    with pytest.raises(device.DeviceUnavailable, match="no NVIDIA GPU"):
+        device.resolve("cuda", tmp_path, "w1a4_keras")
+    monkeypatch.setattr(device, "gpu_device_nodes", lambda: FAKE_GPU)
+    assert device.resolve("auto", tmp_path, "w1a4_keras") == "cpu"  # nothing measured: the CPU
+    (tmp_path / device.MEASURED).parent.mkdir()
+    (tmp_path / device.MEASURED).write_text(json.dumps({"w1a4_keras": "cpu", "big_cnn": "cuda"}))
+    assert device.resolve("auto", tmp_path, "w1a4_keras") == "cpu"
+    assert device.resolve("auto", tmp_path, "big_cnn") == "cuda"
+    with pytest.raises(ValueError, match="one of"):
+        device.resolve("gpu", tmp_path, "a")
+
+
+def test_cuda_binds_the_gpu_and_shares_its_memory(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(device, "gpu_device_nodes", lambda: FAKE_GPU)
+    assert device.memory_fraction(4) == 0.225
+    sandbox = Sandbox(tmp_path, tmp_path, Limits().with_device("cuda", device.memory_fraction(4)))
+    args = sandbox.bwrap_args()
+    for node in FAKE_GPU:
+        assert args[args.index(node) - 1] == "--dev-bind"
+    assert sandbox.environment()["COURSE_CUDA_MEMORY_FRACTION"] == "0.2250"
+
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available() or shutil.which("bwrap") is None,
+                    reason="needs an NVIDIA GPU (and bubblewrap): run on the GPU grading server")
+def test_same_grades_on_gpu_and_cpu(tmp_path: Path) -> None:
+    from course_utils import corpus, notebooks
+    from course_utils.grading.runner import grade_assignment
+    from course_utils.nbgrader_course import Course
+
+    results = {}
+    for dev in ("cpu", "cuda"):
+        course = Course.scratch(tmp_path / dev, ["w1a4_keras"])
+        course.generate_assignment("w1a4_keras")
+        (path,) = notebooks.notebook_paths(course.root / "source" / "w1a4_keras")
+        source, released = notebooks.read(path), notebooks.read(course.root / "release" / "w1a4_keras" / path.name)
+        for entry in corpus.load_entries("w1a4_keras"):
+            course.submit(entry.student, "w1a4_keras", {path.name: corpus.build_submission(entry, source, released)})
+        grade_assignment(course.root, "w1a4_keras", workers=2, progress=False, limits=Limits(device=dev))
+        results[dev] = {e.name: course.scores("w1a4_keras", e.student) for e in corpus.load_entries("w1a4_keras")}
+    assert results["cpu"] == results["cuda"]
