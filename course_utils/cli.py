@@ -8,6 +8,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import data, notebooks
+from .grading.device import POLICIES
 from .nbgrader_course import Course
 from .paths import repo_root
 
@@ -73,8 +74,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
     except SandboxUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    run = grade_assignment(args.course or repo_root(), args.assignment, students=args.students,
-                           workers=args.workers, scheduler=args.scheduler, force=args.force)
+    from .grading.device import DeviceUnavailable
+
+    try:
+        run = grade_assignment(args.course or repo_root(), args.assignment, students=args.students,
+                               workers=args.workers, scheduler=args.scheduler, force=args.force, device=args.device)
+    except DeviceUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(run.summary())
     return 0
 
@@ -120,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--workers", type=int, help="embedded Dask workers (default: one per CPU)")
     grade.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
     grade.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    grade.add_argument("--device", choices=POLICIES,
+                       help="what student kernels see: the GPU (cuda), the CPU, or the measured faster (auto); "
+                            "default c.CourseGrade.device")
     grade.add_argument("--course", type=Path, help="course directory (default: this repository)")
     grade.set_defaults(func=cmd_grade)
 

@@ -8,20 +8,31 @@ from . import corpus, notebooks
 from .nbgrader_course import Course
 
 
-def submit_demo_class(course: Course, assignments: list[str]) -> dict[str, list[str]]:
-    """Submit each assignment's corpus entries as students named after the entries; return assignment -> students."""
+def submit_demo_class(course: Course, assignments: list[str], attacks: bool = False) -> dict[str, list[str]]:
+    """Submit each assignment's corpus entries as students named after the entries; return assignment -> students.
+
+    Attacks are left out (the test suite grades them) unless ``attacks`` is true.
+    """
     roster: dict[str, list[str]] = {}
     for assignment in assignments:
         sources = {p.name: notebooks.read(p) for p in notebooks.notebook_paths(course.root / "source" / assignment)}
         released = {p.name: notebooks.read(p) for p in notebooks.notebook_paths(course.root / "release" / assignment)}
         roster[assignment] = []
         for entry in corpus.load_entries(assignment):
-            if entry.kind == "attack":
-                continue  # attacks are graded by the test suite, not shown in the demo class
+            if entry.kind == "attack" and not attacks:
+                continue
             name = entry.notebook or next(iter(sources))
             course.submit(entry.student, assignment, {name: corpus.build_submission(entry, sources[name], released[name])})
             roster[assignment].append(entry.student)
     return roster
+
+
+def demo_course(root: Path, assignments: list[str], attacks: bool = False) -> tuple[Course, dict[str, list[str]]]:
+    """A scratch course at ``root``: the project's sources, released, with the demo class submitted."""
+    course = Course.scratch(root, assignments)
+    for assignment in assignments:
+        course.generate_assignment(assignment)
+    return course, submit_demo_class(course, assignments, attacks)
 
 
 def grades_table(csv_path: Path) -> str:

@@ -218,3 +218,18 @@ def test_rerun_grades_only_missing_or_changed(graded: dict) -> None:
     assert sorted(resumed.graded) == ["blank", "wrong"]
     assert scores(course, "wrong") == {"test_sig": 2.0}
     assert scores(course, "blank") == {"test_sig": 0.0}
+
+
+def test_a_cell_that_hits_two_limits_names_both() -> None:
+    """Output cut, then out of time while the grader drains it (seen under load): the comment says both."""
+    from course_utils.grading.runner import problems_by_cell
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print('x' * 10**9)", metadata={"nbgrader": {"grade_id": "flood"}})
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="\n[grader] output cut: the limit\n"),
+                    nbformat.v4.new_output("error", ename="CellTimeoutError", evalue="flood ran out of time after 4 s",
+                                           traceback=[])]
+    quiet = nbformat.v4.new_code_cell("1", metadata={"nbgrader": {"grade_id": "fine"}})
+    nb.cells = [cell, quiet]
+    assert problems_by_cell(nbformat.writes(nb)) == {
+        "flood": "[grader] output cut: the limit; flood ran out of time after 4 s"}

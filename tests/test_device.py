@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from course_utils import notebooks
 from course_utils.grading import device
 from course_utils.grading.limits import Limits
 from course_utils.grading.sandbox import Sandbox
@@ -30,10 +31,14 @@ def test_auto_takes_the_measured_faster_device_and_cpu_otherwise(tmp_path: Path,
         device.resolve("cuda", tmp_path, "w1a4_keras")
     monkeypatch.setattr(device, "gpu_device_nodes", lambda: FAKE_GPU)
     assert device.resolve("auto", tmp_path, "w1a4_keras") == "cpu"  # nothing measured: the CPU
-    (tmp_path / device.MEASURED).parent.mkdir()
-    (tmp_path / device.MEASURED).write_text(json.dumps({"w1a4_keras": "cpu", "big_cnn": "cuda"}))
+    device.record_measurements(tmp_path, {"w1a4_keras": {"cpu": 50.0, "cuda": 95.0}}, "test machine")
+    device.record_measurements(tmp_path, {"big_cnn": {"cpu": 300.0, "cuda": 40.0}}, "test machine")
     assert device.resolve("auto", tmp_path, "w1a4_keras") == "cpu"
-    assert device.resolve("auto", tmp_path, "big_cnn") == "cuda"
+    assert device.resolve("auto", tmp_path, "big_cnn") == "cuda"  # both measurements kept
+    assert json.loads((tmp_path / device.MEASURED).read_text())["choice"] == {"w1a4_keras": "cpu", "big_cnn": "cuda"}
+    monkeypatch.setattr(device, "gpu_device_nodes", lambda: [])
+    assert device.resolve("auto", tmp_path, "big_cnn") == "cpu"  # measured faster, but no GPU here
+    assert device.faster({"cpu": 10.0, "cuda": 10.0}) == "cpu" and device.faster({"cpu": 3.0}) == "cpu"
     with pytest.raises(ValueError, match="one of"):
         device.resolve("gpu", tmp_path, "a")
 
@@ -53,19 +58,15 @@ torch = pytest.importorskip("torch")
 
 @pytest.mark.skipif(not torch.cuda.is_available() or shutil.which("bwrap") is None,
                     reason="needs an NVIDIA GPU (and bubblewrap): run on the GPU grading server")
-def test_same_grades_on_gpu_and_cpu(tmp_path: Path) -> None:
-    from course_utils import corpus, notebooks
+@pytest.mark.parametrize("assignment", notebooks.assignments())
+def test_same_grades_on_gpu_and_cpu(assignment: str, tmp_path: Path) -> None:
+    """Every corpus submission of every notebook (attacks included) scores the same with and without CUDA."""
+    from course_utils.demo import demo_course
     from course_utils.grading.runner import grade_assignment
-    from course_utils.nbgrader_course import Course
 
     results = {}
     for dev in ("cpu", "cuda"):
-        course = Course.scratch(tmp_path / dev, ["w1a4_keras"])
-        course.generate_assignment("w1a4_keras")
-        (path,) = notebooks.notebook_paths(course.root / "source" / "w1a4_keras")
-        source, released = notebooks.read(path), notebooks.read(course.root / "release" / "w1a4_keras" / path.name)
-        for entry in corpus.load_entries("w1a4_keras"):
-            course.submit(entry.student, "w1a4_keras", {path.name: corpus.build_submission(entry, source, released)})
-        grade_assignment(course.root, "w1a4_keras", workers=2, progress=False, limits=Limits(device=dev))
-        results[dev] = {e.name: course.scores("w1a4_keras", e.student) for e in corpus.load_entries("w1a4_keras")}
+        course, roster = demo_course(tmp_path / dev, [assignment], attacks=True)
+        grade_assignment(course.root, assignment, workers=2, progress=False, export=False, device=dev)
+        results[dev] = {student: course.scores(assignment, student) for student in roster[assignment]}
     assert results["cpu"] == results["cuda"]

@@ -4,8 +4,8 @@
 ``cuda`` binds the NVIDIA device nodes into each sandbox and caps each kernel's share of GPU
 memory (``COURSE_CUDA_MEMORY_FRACTION``, applied by ``course_utils.setup()``), so parallel
 workers share one GPU without running out of memory. ``auto`` (the default) takes the faster
-device that ``scripts/benchmark_devices.py`` measured for the assignment
-(``grading-benchmarks/devices.json``), and the CPU where nothing was measured or no GPU is
+device that ``scripts/benchmark_devices.py`` measured for the assignment on this machine
+(``grading-benchmarks/devices.json``, see :func:`record_measurements`), and the CPU where nothing was measured or no GPU is
 present: the Week-1 models are tiny and launch-bound, so the CPU is the safe default.
 The grading processes themselves never import torch, so CUDA is never initialised in a
 process that later forks.
@@ -36,8 +36,25 @@ def measured_choice(root: Path, assignment: str) -> str | None:
     path = root / MEASURED
     if not path.is_file():
         return None
-    choice = json.loads(path.read_text()).get(assignment)
+    choice = json.loads(path.read_text()).get("choice", {}).get(assignment)
     return choice if choice in ("cpu", "cuda") else None
+
+
+def faster(seconds: dict[str, float]) -> str:
+    """The device that graded fastest (``{"cpu": s, "cuda": s}``); the CPU on a tie or when alone."""
+    return min(seconds, key=lambda dev: (seconds[dev], dev != "cpu"))
+
+
+def record_measurements(root: Path, seconds: dict[str, dict[str, float]], machine: str) -> Path:
+    """Store per-assignment grading times by device and the faster device, for ``auto`` to read."""
+    path = root / MEASURED
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = json.loads(path.read_text()) if path.is_file() else {}
+    record = {"machine": machine, "seconds": {**old.get("seconds", {}),
+                                             **{a: {d: round(t, 2) for d, t in s.items()} for a, s in seconds.items()}}}
+    record["choice"] = {a: faster(s) for a, s in record["seconds"].items()}
+    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return path
 
 
 def resolve(policy: str, root: Path, assignment: str) -> str:

@@ -65,15 +65,16 @@ def execute_config(app) -> dict:
 def problems_by_cell(nb_json: str) -> dict[str, str]:
     """grade_id -> reason for every cell the grader stopped, cut or timed out."""
     nb = nbformat.reads(nb_json, as_version=4)
-    out = {}
+    out: dict[str, list[str]] = {}
     for index, cell in enumerate(nb.cells):
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell #{index}"
         for o in cell.get("outputs", []):
             if o.output_type == "error" and o.get("ename") in (LIMIT_ENAME, NOT_RUN_ENAME, "CellTimeoutError"):
-                out[grade_id] = o.get("evalue", "")
+                out.setdefault(grade_id, []).append(o.get("evalue", ""))
             elif o.output_type == "stream" and "[grader] output cut" in o.get("text", ""):
-                out.setdefault(grade_id, o.text.strip())
-    return out
+                out.setdefault(grade_id, []).append(o.text.strip())
+    # a cell can hit two limits (its output is cut, then it runs out of time draining it): name both
+    return {grade_id: "; ".join(reasons) for grade_id, reasons in out.items()}
 
 
 def _failed_execution(sanitized_dir: Path, names: list[str], reason: str) -> dict:
@@ -108,10 +109,8 @@ class _Cluster:
 
 def grade_assignment(root: Path | str, assignment: str, students: str = "*", workers: int | None = None,
                      scheduler: str | None = None, force: bool = False, progress: bool = True,
-                     export: bool = True, limits: Limits | None = None) -> GradeRun:
-    from distributed import as_completed
-    from tqdm import tqdm
-
+                     export: bool = True, limits: Limits | None = None, device: str | None = None) -> GradeRun:
+    """Grade every submission of ``assignment``; ``device`` (auto/cpu/cuda) overrides ``c.CourseGrade.device``."""
     import warnings
 
     from sqlalchemy.exc import SAWarning
@@ -122,7 +121,8 @@ def grade_assignment(root: Path | str, assignment: str, students: str = "*", wor
     previous_root = os.environ.get("COURSE_ROOT")
     os.environ["COURSE_ROOT"] = str(root)  # nbgrader_config.py reads it
     try:
-        return _grade(root, assignment, students, workers, scheduler, force, progress, export, limits, started)
+        return _grade(root, assignment, students, workers, scheduler, force, progress, export, limits, device,
+                      started)
     finally:
         if previous_root is None:
             os.environ.pop("COURSE_ROOT", None)
@@ -130,7 +130,8 @@ def grade_assignment(root: Path | str, assignment: str, students: str = "*", wor
             os.environ["COURSE_ROOT"] = previous_root
 
 
-def _grade(root, assignment, students, workers, scheduler, force, progress, export, limits, started) -> GradeRun:
+def _grade(root, assignment, students, workers, scheduler, force, progress, export, limits, device,
+           started) -> GradeRun:
     from distributed import as_completed
     from tqdm import tqdm
 
@@ -142,7 +143,7 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
         raise SystemExit(f"assignment {assignment!r} is not in the gradebook ({exc}); "
                          "run `nbgrader generate_assignment` (or `course release`) first") from None
     limits = (limits or course_limits(app)).with_cell_wall(app.config.get("Execute", {}).get("timeout", 30))
-    chosen = resolve_device(limits.device, root, assignment)
+    chosen = resolve_device(device or limits.device, root, assignment)
     # the GPU memory share follows the worker count only on the GPU (on the CPU it must not force regrades)
     share = memory_fraction(workers or os.cpu_count() or 1) if chosen == "cuda" else Limits.gpu_memory_fraction
     limits = limits.with_device(chosen, share)
