@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from . import data, notebooks
 from .grading.device import POLICIES
-from .nbgrader_course import Course
+from .nbgrader_course import Course, NbgraderError
 from .paths import repo_root
 
 
@@ -151,6 +151,20 @@ def main(argv: list[str] | None = None) -> int:
     except data.DataUnavailableError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except NbgraderError as exc:
+        print(f"error: {explain_nbgrader_error(str(exc))}", file=sys.stderr)
+        return 2
+
+
+def explain_nbgrader_error(message: str) -> str:
+    """The lines of a failed nbgrader command that say what went wrong, and what to do where known."""
+    reasons = [line.strip() for line in message.splitlines() if "Error:" in line or "| ERROR]" in line]
+    text = "\n".join([message.splitlines()[0], *reasons[-3:]])
+    if "there are submissions associated with it" in message:
+        text += ("\nThe gradebook already holds submissions of this assignment, so nbgrader may not add or remove "
+                 "graded cells. Release the changed notebook as a new assignment, or start from a new gradebook "
+                 "(move gradebook.db away) if the old grades are no longer needed.")
+    return text
 
 
 if __name__ == "__main__":
