@@ -8,7 +8,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import data, notebooks
-from .grading.device import POLICIES
+from .grading.device import POLICIES, DeviceUnavailable
 from .nbgrader_course import Course, NbgraderError
 from .paths import repo_root
 
@@ -74,8 +74,6 @@ def cmd_grade(args: argparse.Namespace) -> int:
     except SandboxUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from .grading.device import DeviceUnavailable
-
     try:
         run = grade_assignment(args.course or repo_root(), args.assignment, students=args.students,
                                workers=args.workers, scheduler=args.scheduler, force=args.force, device=args.device)

@@ -5,8 +5,8 @@
 memory (``COURSE_CUDA_MEMORY_FRACTION``, applied by ``course_utils.setup()``), so parallel
 workers share one GPU without running out of memory. ``auto`` (the default) takes the faster
 device that ``scripts/benchmark_devices.py`` measured for the assignment on this machine
-(``grading-benchmarks/devices.json``, see :func:`record_measurements`), and the CPU where nothing was measured or no GPU is
-present: the Week-1 models are tiny and launch-bound, so the CPU is the safe default.
+(``grading-benchmarks/devices.json``, see :func:`record_measurements`), and the CPU where
+nothing was measured or no GPU is present: the Week-1 models are tiny and launch-bound, so the CPU is the safe default.
 The grading processes themselves never import torch, so CUDA is never initialised in a
 process that later forks.
 """
@@ -49,10 +49,11 @@ def record_measurements(root: Path, seconds: dict[str, dict[str, float]], machin
     """Store per-assignment grading times by device and the faster device, for ``auto`` to read."""
     path = root / MEASURED
     path.parent.mkdir(parents=True, exist_ok=True)
-    old = json.loads(path.read_text()) if path.is_file() else {}
-    record = {"machine": machine, "seconds": {**old.get("seconds", {}),
-                                             **{a: {d: round(t, 2) for d, t in s.items()} for a, s in seconds.items()}}}
-    record["choice"] = {a: faster(s) for a, s in record["seconds"].items()}
+    measured = json.loads(path.read_text()).get("seconds", {}) if path.is_file() else {}
+    for assignment, by_device in seconds.items():
+        measured[assignment] = {dev: round(t, 2) for dev, t in by_device.items()}
+    record = {"machine": machine, "seconds": measured,
+              "choice": {assignment: faster(by_device) for assignment, by_device in measured.items()}}
     path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return path
 
