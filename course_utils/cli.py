@@ -74,12 +74,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     except SandboxUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    try:
-        run = grade_assignment(args.course or repo_root(), args.assignment, students=args.students,
-                               workers=args.workers, scheduler=args.scheduler, force=args.force, device=args.device)
-    except DeviceUnavailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    run = grade_assignment(args.course or repo_root(), args.assignment, students=args.students,
+                           workers=args.workers, scheduler=args.scheduler, force=args.force, device=args.device)
     print(run.summary())
     return 0
 
@@ -146,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except data.DataUnavailableError as exc:
+    except (data.DataUnavailableError, DeviceUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except NbgraderError as exc:

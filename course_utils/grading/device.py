@@ -6,9 +6,9 @@ memory (``COURSE_CUDA_MEMORY_FRACTION``, applied by ``course_utils.setup()``), s
 workers share one GPU without running out of memory. ``auto`` (the default) takes the faster
 device that ``scripts/benchmark_devices.py`` measured for the assignment on this machine
 (``grading-benchmarks/devices.json``, see :func:`record_measurements`), and the CPU where
-nothing was measured or no GPU is present: the Week-1 models are tiny and launch-bound, so the CPU is the safe default.
-The grading processes themselves never import torch, so CUDA is never initialised in a
-process that later forks.
+nothing was measured or no GPU is present: the Week-1 models are tiny and launch-bound, so the
+CPU is the safe default. The grading processes themselves never import torch, so CUDA is
+never initialised in a process that later forks.
 """
 from __future__ import annotations
 
