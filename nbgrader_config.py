@@ -31,7 +31,7 @@ c.LimitOutput.max_lines = 500
 
 c.Exchange.assignment_dir = str(HERE)
 
-# Tamper-proofing (see course_utils/integrity.py and README "Attacks defended").
+# Tamper-proofing (see course_grader/audit.py and README "Attacks defended").
 # A cell tagged `skip-execution` is run all the same: no tag may skip a test cell.
 c.Execute.skip_cells_with_tag = "course-never-skip-a-cell"
 # A deleted test cell is put back and run.
@@ -43,7 +43,7 @@ from nbgrader.preprocessors import (  # noqa: E402
     OverwriteCells, OverwriteKernelspec, SaveAutoGrades,
 )
 
-from course_utils.nbgrader_plugins import AuditStudentCode, DropEmptyGraderMetadata  # noqa: E402
+from course_grader.preprocessors import AuditStudentCode, DropEmptyGraderMetadata  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,
@@ -64,7 +64,7 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 
-# ---- The Week-1 exam `w1exam` (course_utils/exam.py, course_utils/exam_grading.py) ----------------
+# ---- The Week-1 exam `w1exam` (course_utils/exam.py, course_grader/exam/) ------------------------
 # Every student's numbers derive from sha256("<seed>:<student id>"); `course release` stamps the seed
 # into the released notebook, so change it before releasing (then re-release). Not secret.
 c.Exam.assignment = "w1exam"
@@ -74,14 +74,14 @@ c.Exam.start = "2025-05-06 09:00:00 Europe/Zurich"
 c.Exam.end = "2025-05-06 10:30:00 Europe/Zurich"
 c.Exam.grace_minutes = 2.0             # on time up to 2 minutes after `end`
 c.Exam.late_penalty_per_minute = 0.1   # then 10% of the exam's score per started minute (0 points after 10 minutes)
-c.AssignLatePenalties.plugin_class = "course_utils.exam_grading.ExamLatePenalty"  # other assignments: nbgrader's
+c.AssignLatePenalties.plugin_class = "course_grader.exam.late_penalty.ExamLatePenalty"  # other assignments: nbgrader's
 from nbgrader.converters import GenerateAssignment as _GenerateAssignment  # noqa: E402
 
 c.GenerateAssignment.preprocessors = [
-    "course_utils.exam_grading.StampExam", *_GenerateAssignment.class_traits()["preprocessors"].default()]
+    "course_grader.preprocessors.StampExam", *_GenerateAssignment.class_traits()["preprocessors"].default()]
 # Grade the submitting student's true variant: after the locked cells are restored (and audited),
 # before anything runs; then re-check the typed answers outside the kernel once the scores are saved.
 _exam_grading = list(c.Autograde.autograde_preprocessors)
-_exam_grading.insert(_exam_grading.index(Execute), "course_utils.exam_grading.InjectExamVariant")
-_exam_grading.insert(_exam_grading.index(SaveAutoGrades) + 1, "course_utils.exam_grading.EnforceExamAnswers")
+_exam_grading.insert(_exam_grading.index(Execute), "course_grader.preprocessors.InjectExamVariant")
+_exam_grading.insert(_exam_grading.index(SaveAutoGrades) + 1, "course_grader.preprocessors.EnforceExamAnswers")
 c.Autograde.autograde_preprocessors = _exam_grading

@@ -1,4 +1,4 @@
-"""Where the course repository, its data mirror and its data cache live."""
+"""Where the course data mirror and the data cache live."""
 from __future__ import annotations
 
 import os
@@ -10,8 +10,8 @@ MIRROR_ENV = "COURSE_DATA_MIRROR"
 CACHE_ENV = "COURSE_DATA_CACHE"
 
 
-def repo_root() -> Path:
-    """The course repository this package was installed from (editable install)."""
+def _checkout() -> Path:
+    """The folder this package lies in (the course repository, for an editable install)."""
     return Path(__file__).resolve().parent.parent
 
 
@@ -20,7 +20,7 @@ def default_mirror() -> Path:
     configured = os.environ.get(MIRROR_ENV)
     if configured:
         return Path(configured).expanduser()
-    return repo_root().parent / "shared" / "data"
+    return _checkout().parent / "shared" / "data"
 
 
 def default_cache() -> Path:

@@ -1,9 +1,10 @@
 """Reference solution of the Week-1 exam (``w1exam``): instructor-only.
 
-Not part of the ``course_utils`` package that students install (``pyproject.toml`` ships
-``course_utils`` only): with this module a student could solve any variant. Used by
+Not part of the ``course_utils`` package that students install (the student wheel of
+``scripts/build_student_package.py`` holds ``course_utils`` only): with this module a student
+could solve any variant. Used by
 ``course exam preview STUDENT``, by the grader's outside-the-kernel check
-(``course_utils.exam_grading.EnforceExamAnswers``), by the corpus (typed answers of a student)
+(``course_grader.preprocessors.EnforceExamAnswers``), by the corpus (typed answers of a student)
 and by ``tests/test_exam.py``. The hidden tests of the exam notebook compute the same numbers
 inline; the corpus proves the two agree.
 """
@@ -13,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.exam import ANSWER_CELLS, Variant, typed_source
+from course_utils.exam import Variant
+from course_utils.typed_answers import ANSWER_CELLS, typed_source
 
 
 def sigmoid(z: Any) -> np.ndarray:

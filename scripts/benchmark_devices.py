@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from course_utils import notebooks  # noqa: E402
-from course_utils.demo import demo_course  # noqa: E402
-from course_utils.grading import device  # noqa: E402
-from course_utils.grading.runner import grade_assignment  # noqa: E402
+from course_grader import notebooks  # noqa: E402
+from course_tooling.demo_class import demo_course  # noqa: E402
+from course_grader.grading import device  # noqa: E402
+from course_grader.grading.runner import grade_assignment  # noqa: E402
 
 
 def machine() -> str:

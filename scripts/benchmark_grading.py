@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from course_utils import notebooks  # noqa: E402
-from course_utils.corpus import CorpusEntry, build_submission  # noqa: E402
-from course_utils.nbgrader_course import Course  # noqa: E402
+from course_grader import notebooks  # noqa: E402
+from course_tooling.corpus import CorpusEntry, build_submission  # noqa: E402
+from course_grader.course import Course  # noqa: E402
 
 
 def make_course(root: Path, assignment: str | None, n: int) -> tuple[Course, str]:
@@ -52,7 +52,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--assignment", help="a real assignment under source/ (default: the tiny fixture course)")
     args = parser.parse_args()
-    from course_utils.grading.runner import grade_assignment
+    from course_grader.grading.runner import grade_assignment
 
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         plain, assignment = make_course(Path(tmp) / "plain", args.assignment, args.n)

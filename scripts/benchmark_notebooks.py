@@ -14,7 +14,7 @@ import time
 
 from nbclient import NotebookClient
 
-from course_utils import notebooks
+from course_grader import notebooks
 
 
 def time_notebook(path, repeat: int) -> list[float]:

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from course_utils.grading_check import grade_entries, mismatches
+from course_tooling.corpus_grading import grade_entries, mismatches
 
 
 def main(argv: list[str] | None = None) -> int:

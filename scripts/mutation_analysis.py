@@ -15,10 +15,11 @@ import time
 
 import yaml
 
-from course_utils import mutation, notebooks
-from course_utils.paths import repo_root
+from course_grader import notebooks
+from course_tooling import mutation
+from course_grader.paths import course_root
 
-EQUIVALENTS = repo_root() / "tests" / "mutation_equivalents.yaml"
+EQUIVALENTS = course_root() / "tests" / "mutation_equivalents.yaml"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from course_utils import notebooks
-from course_utils.grading_check import grade_entries
+from course_grader import notebooks
+from course_tooling.corpus_grading import grade_entries
 
 
 def parse_seeds(text: str) -> list[int]:

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from course_utils import data
-from course_utils.paths import repo_root
+from course_grader.paths import course_root
 
-ROOT = repo_root()
+ROOT = course_root()
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +20,13 @@ def root() -> Path:
 def banknote_csv() -> Path:
     """The cached, verified data set (the test command fetches it before pytest starts)."""
     return data.fetch_banknote()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """nbval runs whole notebooks: those items are slow too (``pytest -m "not slow"`` is the fast loop)."""
+    for item in items:
+        if type(item).__module__.startswith("nbval"):
+            item.add_marker(pytest.mark.slow)
 
 
 _CORPUS: list[dict] = []

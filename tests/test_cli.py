@@ -1,7 +1,7 @@
 """The `course` command's error messages say what went wrong and what to do."""
 from __future__ import annotations
 
-from course_utils.cli import explain_nbgrader_error
+from course_grader.cli import explain_nbgrader_error
 
 FAILED_RELEASE = """`nbgrader generate_assignment w1a4_keras --force` failed (1):
 [GenerateAssignmentApp | INFO] Converting notebook source/w1a4_keras/keras_banknote.ipynb

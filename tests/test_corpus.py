@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import corpus, notebooks
-from course_utils.grading_check import grade_entries, mismatches
-from course_utils.paths import repo_root
+from course_grader import notebooks
+from course_tooling import corpus
+from course_tooling.corpus_grading import grade_entries, mismatches
+from course_grader.paths import course_root
 
-ROOT = repo_root()
+pytestmark = pytest.mark.slow  # grades notebooks
+
+ROOT = course_root()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -16,12 +16,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import corpus, notebooks
-from course_utils.grading.limits import Limits
-from course_utils.grading.runner import grade_assignment
-from course_utils.grading.sandbox import check_tools
-from course_utils.nbgrader_course import Course
-from course_utils.paths import repo_root
+from course_grader import notebooks
+from course_tooling import corpus
+from course_grader.grading.limits import Limits
+from course_grader.grading.runner import grade_assignment
+from course_grader.grading.sandbox import check_tools
+from course_grader.course import Course
+from course_grader.paths import course_root
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ASSIGNMENT = "tiny"
@@ -30,7 +31,8 @@ GOOD = ["reference", "blank", "wrong", "warns"]
 LIMITS = Limits(cell_wall_s=4, cell_cpu_s=4, notebook_wall_s=40, notebook_cpu_s=30, output_bytes=200_000,
                 disk_bytes=8 * 1024 * 1024, file_bytes=4 * 1024 * 1024, processes=64)
 
-pytestmark = pytest.mark.skipif(_missing := (shutil.which("bwrap") is None), reason="bubblewrap not installed")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(_missing := (shutil.which("bwrap") is None), reason="bubblewrap not installed")]
 
 
 NO_AUDIT = """
@@ -43,7 +45,7 @@ if isinstance(c.Autograde.get("autograde_preprocessors"), list):
 def build_course(root: Path) -> Course:
     """The tiny course released, with the corpus entries of tests/fixtures/tiny_corpus submitted."""
     root.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(repo_root() / "nbgrader_config.py", root / "nbgrader_config.py")
+    shutil.copy2(course_root() / "nbgrader_config.py", root / "nbgrader_config.py")
     with (root / "nbgrader_config.py").open("a") as fh:  # the sandbox must hold on its own: no static audit
         fh.write(NO_AUDIT)
     (root / "source" / ASSIGNMENT).mkdir(parents=True)
@@ -222,7 +224,7 @@ def test_rerun_grades_only_missing_or_changed(graded: dict) -> None:
 
 def test_a_cell_that_hits_two_limits_names_both() -> None:
     """Output cut, then out of time while the grader drains it (seen under load): the comment says both."""
-    from course_utils.grading.runner import problems_by_cell
+    from course_grader.grading.runner import problems_by_cell
 
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("print('x' * 10**9)", metadata={"nbgrader": {"grade_id": "flood"}})

@@ -9,15 +9,16 @@ import shutil
 
 import pytest
 
-from course_utils import corpus, notebooks
-from course_utils.grading.runner import grade_assignment
-from course_utils.grading_check import mismatches
-from course_utils.nbgrader_course import Course
+from course_grader import notebooks
+from course_tooling import corpus
+from course_grader.grading.runner import grade_assignment
+from course_tooling.corpus_grading import mismatches
+from course_grader.course import Course
 
 #: Data + numpy, data + torch, and Keras training (reference and a wrong model only, for time).
 CASES = {"w1a2_forward_pass": None, "w1a3_hidden_layers": None, "w1a4_keras": ["reference", "wrong_no_bias"]}
 
-pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed")]
 
 
 @pytest.mark.parametrize("assignment", CASES)

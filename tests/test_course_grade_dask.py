@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.cli import main
-from course_utils.nbgrader_course import Course
+from course_grader.cli import main
+from course_grader.course import Course
 from test_course_grade import ASSIGNMENT, build_course
 
-pytestmark = [pytest.mark.dask_cluster,
+pytestmark = [pytest.mark.slow, pytest.mark.dask_cluster,
               pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed")]
 DASK = str(Path(sys.executable).parent / "dask")
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.grading.runner import INTERRUPTED, grade_assignment
+from course_grader.grading.runner import INTERRUPTED, grade_assignment
 from test_course_grade import ASSIGNMENT, SOLVED, build_course, submit_code
 
-pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed")]
 
 
 def wait_for_records(state_file: Path, at_least: int, proc: subprocess.Popen, timeout: float = 180) -> dict:
@@ -41,7 +41,7 @@ def test_a_killed_run_loses_nothing_and_the_rerun_grades_only_the_rest(tmp_path:
         submit_code(course, f"late{i}", SOLVED)
     everyone = {p.name for p in (course.root / "submitted").iterdir()}
     state_file = course.root / "grading-state" / f"{ASSIGNMENT}.json"
-    proc = subprocess.Popen([sys.executable, "-m", "course_utils.cli", "grade", ASSIGNMENT, "--course",
+    proc = subprocess.Popen([sys.executable, "-m", "course_grader.cli", "grade", ASSIGNMENT, "--course",
                              str(course.root), "--workers", "1"], start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -15,15 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import corpus, notebooks
-from course_utils.grading.runner import grade_assignment
-from course_utils.nbgrader_course import Course
-from course_utils.paths import repo_root
+from course_grader import notebooks
+from course_tooling import corpus
+from course_grader.grading.runner import grade_assignment
+from course_grader.course import Course
+from course_grader.paths import course_root
 
 BINARIES = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
 FIXTURES = Path(__file__).parent / "fixtures"
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(not BINARIES, reason="PostgreSQL server not installed (apt-get install postgresql)"),
     pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed"),
 ]
@@ -62,7 +64,7 @@ def test_course_grade_writes_a_postgresql_gradebook(postgres_url: str, tmp_path:
     monkeypatch.setenv("COURSE_DB_URL", postgres_url)
     root = tmp_path / "course"
     (root / "source" / "tiny").mkdir(parents=True)
-    shutil.copy2(repo_root() / "nbgrader_config.py", root / "nbgrader_config.py")
+    shutil.copy2(course_root() / "nbgrader_config.py", root / "nbgrader_config.py")
     shutil.copy2(FIXTURES / "tiny_course_demo.ipynb", root / "source" / "tiny" / "demo.ipynb")
     course = Course(root)
     course.generate_assignment("tiny")

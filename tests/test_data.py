@@ -8,7 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from course_grader.paths import course_root
 from course_utils import data
+
+ROOT = course_root()
 
 
 def uci_original(csv_bytes: bytes) -> bytes:
@@ -102,7 +105,7 @@ def test_mirror_and_cache_are_configurable(tmp_path: Path, monkeypatch: pytest.M
     assert paths.default_mirror() == tmp_path / "m"
     assert paths.default_cache() == tmp_path / "c"
     monkeypatch.delenv(paths.MIRROR_ENV)
-    assert paths.default_mirror() == paths.repo_root().parent / "shared" / "data"
+    assert paths.default_mirror() == ROOT.parent / "shared" / "data"
 
 
 def test_load_has_all_rows_and_classes(banknote_csv: Path) -> None:

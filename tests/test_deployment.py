@@ -12,9 +12,9 @@ from packaging.tags import Tag
 from packaging.utils import canonicalize_name as canonical
 from packaging.utils import parse_wheel_filename
 
-from course_utils.paths import repo_root
+from course_grader.paths import course_root
 
-ROOT = repo_root()
+ROOT = course_root()
 UNLOCKED = {"torch", "pip"}  # torch comes from TORCH_SPEC (CPU build here, the server's CUDA build there)
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import notebooks
-from course_utils.grading import device
-from course_utils.grading.limits import Limits
-from course_utils.grading.sandbox import Sandbox
+from course_grader import notebooks
+from course_grader.grading import device
+from course_grader.grading.limits import Limits
+from course_grader.grading.sandbox import Sandbox
 
 FAKE_GPU = ["/dev/nvidia0", "/dev/nvidiactl", "/dev/nvidia-uvm"]
 
@@ -56,13 +56,14 @@ def test_cuda_binds_the_gpu_and_shares_its_memory(tmp_path: Path, monkeypatch) -
 torch = pytest.importorskip("torch")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not torch.cuda.is_available() or shutil.which("bwrap") is None,
                     reason="needs an NVIDIA GPU (and bubblewrap): run on the GPU grading server")
 @pytest.mark.parametrize("assignment", notebooks.assignments())
 def test_same_grades_on_gpu_and_cpu(assignment: str, tmp_path: Path) -> None:
     """Every corpus submission of every notebook (attacks included) scores the same with and without CUDA."""
-    from course_utils.demo import demo_course
-    from course_utils.grading.runner import grade_assignment
+    from course_tooling.demo_class import demo_course
+    from course_grader.grading.runner import grade_assignment
 
     results = {}
     for dev in ("cpu", "cuda"):

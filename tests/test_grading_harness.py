@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.grading_check import grade_entries, mismatches
-from course_utils.paths import repo_root
+from course_tooling.corpus_grading import grade_entries, mismatches
+from course_grader.paths import course_root
+
+pytestmark = pytest.mark.slow  # grades notebooks
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -15,7 +17,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 @pytest.fixture(scope="module")
 def tiny_results(tmp_path_factory: pytest.TempPathFactory) -> dict:
     project = tmp_path_factory.mktemp("project")
-    shutil.copy2(repo_root() / "nbgrader_config.py", project / "nbgrader_config.py")
+    shutil.copy2(course_root() / "nbgrader_config.py", project / "nbgrader_config.py")
     (project / "source" / "tiny").mkdir(parents=True)
     shutil.copy2(FIXTURES / "tiny_course_demo.ipynb", project / "source" / "tiny" / "demo.ipynb")
     shutil.copytree(FIXTURES / "tiny_corpus", project / "tests" / "corpus" / "tiny")

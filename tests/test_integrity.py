@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from course_utils import corpus, integrity, notebooks
+from course_grader import audit as integrity
+from course_grader import notebooks
+from course_tooling import corpus
 
 ATTACKS = {
     "patch numpy": "import numpy as np\nnp.allclose = lambda *a, **k: True",

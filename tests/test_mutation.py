@@ -4,10 +4,11 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from course_utils import mutation, notebooks
-from course_utils.paths import repo_root
+from course_grader import notebooks
+from course_tooling import mutation
+from course_grader.paths import course_root
 
-EQUIVALENTS = yaml.safe_load((repo_root() / "tests" / "mutation_equivalents.yaml").read_text())
+EQUIVALENTS = yaml.safe_load((course_root() / "tests" / "mutation_equivalents.yaml").read_text())
 
 
 def test_mutators_make_the_typical_mistakes() -> None:
@@ -22,6 +23,7 @@ def test_mutators_make_the_typical_mistakes() -> None:
     assert "W @ X" in by_kind["swap_operands"]
 
 
+@pytest.mark.slow  # runs every mutant against the hidden tests
 @pytest.mark.parametrize("assignment", notebooks.assignments())
 def test_every_mutant_is_killed_or_explained(assignment: str, record_property: pytest.RecordProperty) -> None:
     (path,) = notebooks.notebook_paths(notebooks.source_dir() / assignment)

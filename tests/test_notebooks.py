@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import notebooks
-from course_utils.nbgrader_course import Course
-from course_utils.paths import repo_root
+from course_grader import notebooks
+from course_grader.course import Course
+from course_grader.paths import course_root
 
-ROOT = repo_root()
+ROOT = course_root()
 ASSIGNMENTS = notebooks.assignments(ROOT)
 SOURCES = [p for a in ASSIGNMENTS for p in notebooks.notebook_paths(ROOT / "source" / a)]
 IDS = [f"{p.parent.name}/{p.name}" for p in SOURCES]
@@ -58,6 +58,7 @@ def comparable(path: Path) -> list[tuple]:
     return [(c.cell_type, c.source, dict(c.metadata)) for c in nb.cells]
 
 
+@pytest.mark.slow  # runs nbgrader generate_assignment on every notebook
 @pytest.mark.parametrize("path", SOURCES, ids=IDS)
 def test_release_is_up_to_date(path: Path, regenerated: Path) -> None:
     committed = ROOT / "release" / path.parent.name / path.name

@@ -7,10 +7,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import data, notebooks
+from course_utils import data
+
+from . import notebooks
 from .grading.device import POLICIES, DeviceUnavailable
-from .nbgrader_course import Course, NbgraderError
-from .paths import repo_root
+from .course import Course, NbgraderError
+from .paths import course_root
 
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
@@ -20,7 +22,7 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    course = Course(repo_root())
+    course = Course(course_root())
     for assignment in tqdm(args.assignments or notebooks.assignments(), desc="release", unit="assignment"):
         course.generate_assignment(assignment)
     print(f"release/ regenerated from source/ in {course.root}")
@@ -43,11 +45,11 @@ def cmd_points(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import grades_table, submit_demo_class
+    from course_tooling.demo_class import grades_table, submit_demo_class
     from .grading.runner import grade_assignment
 
     data.fetch_banknote()
-    course = Course(repo_root())
+    course = Course(course_root())
     assignments = args.assignments or notebooks.assignments()
     for assignment in tqdm(assignments, desc="release", unit="assignment"):
         course.generate_assignment(assignment)
@@ -74,14 +76,15 @@ def cmd_grade(args: argparse.Namespace) -> int:
     except SandboxUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    run = grade_assignment(args.course or repo_root(), args.assignment, students=args.students,
+    run = grade_assignment(args.course or course_root(), args.assignment, students=args.students,
                            workers=args.workers, scheduler=args.scheduler, force=args.force, device=args.device)
     print(run.summary())
     return 0
 
 
 def cmd_exam(args: argparse.Namespace) -> int:
-    from .exam_grading import preview_text, report_text
+    from .exam.preview import preview_text
+    from .exam.report import report_text
 
     if args.exam_command == "preview":
         print(preview_text(args.student, seed=args.seed))

@@ -69,7 +69,8 @@ def export_feedback(root: Path, assignment: str, rows: list[dict]) -> Path:
 def write_all(root: Path, assignment: str, db_url: str, state: GradingState) -> dict[str, Path]:
     from .report import write_report
 
-    from ..exam_grading import exam_config, report_text
+    from ..exam.report import report_text
+    from ..exam.settings import exam_config
 
     out = root / "exports" / assignment
     rows = cell_rows(db_url, assignment, state)

@@ -29,8 +29,8 @@ import nbformat
 import yaml
 from nbformat import NotebookNode
 
-from . import notebooks
-from .paths import repo_root
+from course_grader import notebooks
+from course_grader.paths import course_root
 
 KINDS = ("correct", "wrong", "blank", "partial", "attack")
 #: Structural edits: delete, duplicate, retype (to), move (before), replace (source), tag (tags),
@@ -39,7 +39,7 @@ EDITS = ("delete", "duplicate", "retype", "move", "replace", "tag", "strip_metad
 
 
 def corpus_dir(root: Path | None = None) -> Path:
-    return (root or repo_root()) / "tests" / "corpus"
+    return (root or course_root()) / "tests" / "corpus"
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,8 @@ def typed_answers(entry: CorpusEntry, root: Path | None = None) -> dict[str, str
     who = entry.answers_of or (entry.student if entry.base == "solution" else None)
     if who is None:
         return {}
-    from .exam import variant_for
-    from .exam_grading import exam_config, load_solver
+    from course_utils.exam import variant_for
+    from course_grader.exam.settings import exam_config, load_solver
 
     solver = load_solver(entry.assignment, root=root)
     if solver is None:
@@ -122,8 +122,9 @@ def rendered_cells(entry: CorpusEntry, root: Path | None = None) -> dict[str, st
         return dict(entry.cells)
     import numpy as np
 
-    from .exam import typed_literal, variant_for
-    from .exam_grading import exam_config
+    from course_utils.exam import variant_for
+    from course_utils.typed_answers import typed_literal
+    from course_grader.exam.settings import exam_config
 
     v = variant_for(entry.answers_of or entry.student, exam_config(root).seed)
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from course_utils.self_check import OUTPUT_LIMIT_BYTES
+
 MiB = 1024 * 1024
 
 
@@ -18,7 +20,7 @@ class Limits:
     notebook_wall_s: float = 900.0
     notebook_cpu_s: float = 900.0
     memory_bytes: int = 4096 * MiB  # RLIMIT_AS of every process in the sandbox
-    output_bytes: int = 4 * MiB  # all outputs of one notebook kept by the grader (then interrupt)
+    output_bytes: int = OUTPUT_LIMIT_BYTES  # all outputs of one notebook kept by the grader (then interrupt)
     output_hard_bytes: int = 1024 * MiB  # output received (and dropped) before the kernel is killed
     disk_bytes: int = 64 * MiB  # size of each writable tmpfs (home and /tmp)
     file_bytes: int = 32 * MiB  # RLIMIT_FSIZE: largest file a process may write

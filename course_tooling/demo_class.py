@@ -4,8 +4,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from . import corpus, notebooks
-from .nbgrader_course import Course
+from course_grader import notebooks
+from course_grader.course import Course
+
+from . import corpus
 
 
 def submit_demo_class(course: Course, assignments: list[str], attacks: bool = False) -> dict[str, list[str]]:

@@ -1,4 +1,4 @@
-"""nbgrader preprocessors of this course (registered in ``nbgrader_config.py``)."""
+"""``autograde``, before Execute: the static audit of student code."""
 from __future__ import annotations
 
 from nbformat import NotebookNode
@@ -6,7 +6,8 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool
 
-from . import integrity, notebooks
+from .. import audit as integrity
+from .. import notebooks
 
 NOT_RUN = "This notebook was not run for grading because its code {findings}. Remove that code and resubmit."
 
@@ -64,17 +65,3 @@ class AuditStudentCode(NbGraderPreprocessor):
                 cell.source = f"raise AssertionError({message!r})\n" + cell.source
         resources.setdefault("course_integrity", []).extend(findings)
         return nb, resources
-
-
-class DropEmptyGraderMetadata(NbGraderPreprocessor):
-    """Remove the empty ``nbgrader`` metadata ``DeduplicateIds`` leaves on duplicated cells.
-
-    nbgrader 0.9's ``OverwriteCells.add_missing_cells`` expects every ``nbgrader`` dict
-    to have a ``grade_id`` and crashes on a duplicated grade cell otherwise; the
-    duplicate is just an ordinary (student) cell afterwards.
-    """
-
-    def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int) -> tuple[NotebookNode, dict]:
-        if "nbgrader" in cell.get("metadata", {}) and not cell.metadata.nbgrader:
-            del cell.metadata["nbgrader"]
-        return cell, resources

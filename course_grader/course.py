@@ -17,7 +17,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from . import notebooks
-from .paths import repo_root
+from .paths import course_root
 
 
 class NbgraderError(RuntimeError):
@@ -37,7 +37,7 @@ class Course:
     @classmethod
     def scratch(cls, root: Path, assignments: list[str] | None = None, project: Path | None = None) -> "Course":
         """A fresh course at ``root`` with the project's config and source notebooks."""
-        project = project or repo_root()
+        project = project or course_root()
         root.mkdir(parents=True, exist_ok=True)
         shutil.copy2(project / "nbgrader_config.py", root / "nbgrader_config.py")
         for name in assignments or notebooks.assignments(project):

@@ -7,7 +7,7 @@ from typing import Iterator
 import nbformat
 from nbformat import NotebookNode
 
-from .paths import repo_root
+from .paths import course_root
 
 SOLUTION_BEGIN = "### BEGIN SOLUTION"
 SOLUTION_END = "### END SOLUTION"
@@ -17,12 +17,12 @@ HIDDEN_END = "### END HIDDEN TESTS"
 
 def source_dir(root: Path | None = None) -> Path:
     """The nbgrader ``source/`` folder of the course."""
-    return (root or repo_root()) / "source"
+    return (root or course_root()) / "source"
 
 
 def release_dir(root: Path | None = None) -> Path:
     """The generated student versions, ``release/``."""
-    return (root or repo_root()) / "release"
+    return (root or course_root()) / "release"
 
 
 def assignments(root: Path | None = None) -> list[str]:

@@ -149,7 +149,7 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
     limits = limits.with_device(chosen, share)
     config = execute_config(app)
     config.setdefault("Execute", {})["timeout"] = int(limits.cell_wall_s)  # one per-cell wall-clock limit
-    from ..paths import default_cache
+    from course_utils.paths import default_cache
 
     data_cache = str(default_cache()) if default_cache().is_dir() else None
     state = GradingState.for_assignment(root, assignment)

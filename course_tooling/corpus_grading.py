@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import corpus, notebooks
-from .nbgrader_course import Course
+from course_grader import notebooks
+from course_grader.course import Course
+
+from . import corpus
 
 Scores = dict[str, float]
 

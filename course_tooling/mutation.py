@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 
 from nbformat import NotebookNode
 
-from . import notebooks
+from course_grader import notebooks
 
 BIAS = re.compile(r"^b\d*$")
 MATRIX = re.compile(r"^(W\w*|U\w*|V|X|w)$")

@@ -1,0 +1,14 @@
+"""This course's nbgrader preprocessors, one class per module (registered in ``nbgrader_config.py``).
+
+* sanitize: :class:`DropEmptyGraderMetadata` (nbgrader crashes on a duplicated grade cell without it);
+* autograde: :class:`AuditStudentCode`, :class:`InjectExamVariant` (before Execute),
+  :class:`EnforceExamAnswers` (after SaveAutoGrades);
+* generate_assignment: :class:`StampExam`.
+"""
+from .audit_student_code import AuditStudentCode
+from .drop_empty_grader_metadata import DropEmptyGraderMetadata
+from .enforce_exam_answers import EnforceExamAnswers
+from .inject_exam_variant import InjectExamVariant
+from .stamp_exam import StampExam
+
+__all__ = ["AuditStudentCode", "DropEmptyGraderMetadata", "EnforceExamAnswers", "InjectExamVariant", "StampExam"]
