@@ -52,6 +52,22 @@ def test_the_environment_is_exactly_the_lock() -> None:
                                  "(scripts/bootstrap.sh) or, after a deliberate upgrade, run scripts/lock_requirements.sh")
 
 
+#: The Pythons instructors have: Debian 12's system Python and the grading server's.
+SUPPORTED_PYTHONS = ("3.11.2", "3.12")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("python", SUPPORTED_PYTHONS)
+def test_the_lock_resolves_on_every_supported_python(python: str) -> None:
+    """Every pinned release (and torch) installs on that Python: pip resolves the lock for it, binary wheels only."""
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+                           "--disable-pip-version-check", "--python-version", python, "--only-binary=:all:",
+                           "-r", str(ROOT / "requirements-lock.txt"), "torch==2.13.0"],
+                          capture_output=True, text=True, timeout=600)
+    errors = [line for line in done.stderr.splitlines() if "is ignored" not in line]
+    assert done.returncode == 0, f"the lock does not resolve on Python {python}:\n" + "\n".join(errors[-5:])
+
+
 @pytest.mark.slow
 def test_grading_server_wheelhouse_resolves_offline(tmp_path: Path) -> None:
     """The deployment recipe: wheels for the server's CPython 3.12, and everything resolves from them alone."""
