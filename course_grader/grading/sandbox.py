@@ -141,13 +141,14 @@ class Sandbox:
                 args += ["--symlink", os.readlink(host), f"/{link}"]
             elif host.is_dir():
                 args += ["--ro-bind", str(host), f"/{link}"]
-        for path in _runtime_paths():
-            args += [*_parents(path), "--ro-bind", path, path]
+        # The fresh mounts first: a runtime path under /tmp (a checkout or venv there) is bound on top of them.
         device_binds, _ = sandbox_settings(self.limits.device, self.limits.gpu_memory_fraction)
         args += ["--proc", "/proc", "--dev", "/dev", *device_binds,
                  "--perms", "1777", "--size", str(self.limits.disk_bytes), "--tmpfs", "/tmp",
-                 *_parents(HOME), "--perms", "1777", "--size", str(self.limits.disk_bytes), "--tmpfs", HOME,
-                 "--ro-bind", str(self.submission_dir), SUBMISSION,
+                 *_parents(HOME), "--perms", "1777", "--size", str(self.limits.disk_bytes), "--tmpfs", HOME]
+        for path in _runtime_paths():
+            args += [*_parents(path), "--ro-bind", path, path]
+        args += ["--ro-bind", str(self.submission_dir), SUBMISSION,
                  *_parents(str(self.socket_dir)), "--bind", str(self.socket_dir), str(self.socket_dir)]
         if self.data_cache and Path(self.data_cache).is_dir():
             args += [*_parents(DATA), "--ro-bind", str(self.data_cache), DATA]
