@@ -11,6 +11,7 @@ from course_utils import data
 
 from . import notebooks
 from .grading.device import POLICIES, DeviceUnavailable
+from .grading.run_lock import GradingBusy
 from .course import Course, NbgraderError
 from .paths import course_root
 
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (data.DataUnavailableError, DeviceUnavailable) as exc:
+    except (data.DataUnavailableError, DeviceUnavailable, GradingBusy) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except NbgraderError as exc:

@@ -14,6 +14,7 @@ from . import nbgrader_steps as steps
 from .device import memory_fraction
 from .device import resolve as resolve_device
 from .limits import Limits
+from .run_lock import assignment_lock
 from .remote_execution import LIMIT_ENAME, NOT_RUN_ENAME, execute_submission, mark_failure
 from .state import GradingState, _files, grader_fingerprint, tree_hash
 
@@ -121,8 +122,9 @@ def grade_assignment(root: Path | str, assignment: str, students: str = "*", wor
     previous_root = os.environ.get("COURSE_ROOT")
     os.environ["COURSE_ROOT"] = str(root)  # nbgrader_config.py reads it
     try:
-        return _grade(root, assignment, students, workers, scheduler, force, progress, export, limits, device,
-                      started)
+        with assignment_lock(root, assignment):
+            return _grade(root, assignment, students, workers, scheduler, force, progress, export, limits, device,
+                          started)
     finally:
         if previous_root is None:
             os.environ.pop("COURSE_ROOT", None)

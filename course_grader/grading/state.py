@@ -36,9 +36,13 @@ def tree_hash(folder: Path, extra: str = "") -> str:
 
 def grader_fingerprint(root: Path, assignment: str, limits: dict) -> str:
     """Source notebooks, nbgrader_config.py, limits and the grading code itself: a change to any regrades."""
+    import course_utils
+
     config = root / "nbgrader_config.py"
-    package = Path(__file__).resolve().parent.parent  # course_utils: the checks, the audit, the sandbox
-    extra = json.dumps(limits, sort_keys=True) + (config.read_text() if config.exists() else "") + tree_hash(package)
+    grader = Path(__file__).resolve().parent.parent  # course_grader: the audit, the preprocessors, the sandbox
+    runtime = Path(course_utils.__file__).resolve().parent  # course_utils: the checks the tests use
+    extra = (json.dumps(limits, sort_keys=True) + (config.read_text() if config.exists() else "")
+             + tree_hash(grader) + tree_hash(runtime))
     return tree_hash(root / "source" / assignment, extra)
 
 
