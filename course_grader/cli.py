@@ -46,15 +46,19 @@ def cmd_points(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from course_tooling.demo_class import grades_table, submit_demo_class
+    from course_tooling.demo_class import NotADemoCourse, demo_course, grades_table, score_mismatches
+
     from .grading.runner import grade_assignment
 
     data.fetch_banknote()
-    course = Course(course_root())
+    where = Path(args.dir or course_root() / "demo-course").resolve()
     assignments = args.assignments or notebooks.assignments()
-    for assignment in tqdm(assignments, desc="release", unit="assignment"):
-        course.generate_assignment(assignment)
-    roster = submit_demo_class(course, assignments)
+    print(f"demo course (a scratch folder of its own, never your course): {where}")
+    try:
+        course, roster = demo_course(where, assignments)
+    except NotADemoCourse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     for assignment in assignments:
         run = grade_assignment(course.root, assignment, workers=args.workers, force=args.force)
         print(run.summary())
@@ -65,6 +69,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     total = sum(len(s) for s in roster.values())
     print(f"\n{total} submissions graded; grades CSV: {export}; per-question CSVs, reports: "
           f"{course.root / 'exports'}; feedback: {course.root / 'feedback'}")
+    wrong = score_mismatches(course, roster)
+    if wrong:
+        print(f"error: {len(wrong)} of {total} demo submissions did not get the scores their corpus entries state "
+              "(a fault of the grading set-up, not of the submissions):", file=sys.stderr)
+        for line in wrong:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    print(f"demo check: all {total} submissions got exactly the scores their corpus entries state")
     return 0
 
 
@@ -117,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("assignments", nargs="*")
     demo.add_argument("--workers", type=int, help="parallel sandboxed kernels (default: one per CPU)")
     demo.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    demo.add_argument("--dir", type=Path, help="the demo's scratch course folder (default: demo-course/ in this repository)")
     demo.set_defaults(func=cmd_demo)
 
     grade = sub.add_parser("grade", help="autograde every submission in parallel sandboxes (resumable)")
