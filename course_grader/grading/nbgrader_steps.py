@@ -120,6 +120,9 @@ class ScoreExecuted(Autograde):
     def convert_single_notebook(self, notebook_filename: str) -> None:
         name = Path(notebook_filename).stem
         dest = Path(self._format_dest(self.coursedir.assignment_id, self.coursedir.student_id)) / f"{name}.ipynb"
+        # nbgrader left the sanitized copy read-only (its permissions, 444): replace it, never write into it
+        # (root ignores file modes, an ordinary instructor does not).
+        dest.unlink(missing_ok=True)
         dest.write_text(self.executed[name], encoding="utf-8")
         self._sanitizing = False
         self._init_preprocessors()
