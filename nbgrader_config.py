@@ -85,3 +85,17 @@ _exam_grading = list(c.Autograde.autograde_preprocessors)
 _exam_grading.insert(_exam_grading.index(Execute), "course_grader.preprocessors.InjectExamVariant")
 _exam_grading.insert(_exam_grading.index(SaveAutoGrades) + 1, "course_grader.preprocessors.EnforceExamAnswers")
 c.Autograde.autograde_preprocessors = _exam_grading
+
+# ---- Student feedback: nbgrader's own GenerateFeedback (`nbgrader generate_feedback`, `course grade`) ----
+# The autograded notebook holds the hidden tests again (OverwriteCells restored them): nbgrader's
+# ClearHiddenTests removes them from the sources (grade cells keep their nbgrader metadata in the
+# autograded notebook, so its default enforce_metadata=True holds; a student's own cell that types a
+# delimiter fails that student's page, and `course grade` then writes a page of scores and reasons
+# only), RedactHiddenTestOutput from the outputs, FeedbackSummary puts the score table on top.
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
+
+from course_grader.preprocessors import FeedbackSummary, RedactHiddenTestOutput  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [
+    GetGrades, ClearHiddenTests, RedactHiddenTestOutput, FeedbackSummary, CSSHTMLHeaderPreprocessor]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.api import Gradebook
 
 from course_grader import notebooks
 from course_tooling import corpus
@@ -113,6 +114,9 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
     shutil.copytree(course.root, plain)
     plain_course = Course(plain)
     add_attackers(course)
+    # a second assignment in the gradebook: the exports of `course grade tiny` must hold `tiny` only
+    shutil.copytree(course.root / "source" / ASSIGNMENT, course.root / "source" / "other")
+    course.generate_assignment("other")
     run = grade_assignment(course.root, ASSIGNMENT, workers=2, progress=False, limits=LIMITS)
     plain_course.autograde(ASSIGNMENT)
     return {"course": course, "run": run, "plain": plain_course}
@@ -197,11 +201,16 @@ def test_exports_feedback_without_hidden_tests_and_report(graded: dict) -> None:
     root = graded["course"].root
     grades = list(csv.DictReader((root / "exports" / ASSIGNMENT / "grades.csv").open()))
     assert {"assignment", "student_id", "score", "max_score"} <= set(grades[0])
+    with Gradebook(graded["course"].db_url) as gb:
+        assert {a.name for a in gb.assignments} == {ASSIGNMENT, "other"}
+    assert {r["assignment"] for r in grades} == {ASSIGNMENT}
+    assert {r["student_id"] for r in grades} >= set(graded["run"].graded)
     feedback = (root / "feedback" / "wrong" / ASSIGNMENT / "demo.html").read_text()
     text = re.sub(r"<[^>]+>", "", feedback)
     assert "assert f(1)" in text and "f(5)" not in text and "HIDDEN" not in text
     assert (root / "exports" / ASSIGNMENT / "report.png").stat().st_size > 1000
-    assert "full marks" in (root / "exports" / ASSIGNMENT / "report.html").read_text()
+    report = (root / "exports" / ASSIGNMENT / "report.html").read_text()
+    assert f"Grade report: {ASSIGNMENT}" in report and "full marks" in report and "Submissions with problems" in report
 
 
 def test_rerun_grades_only_missing_or_changed(graded: dict) -> None:

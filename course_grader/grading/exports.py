@@ -8,22 +8,60 @@ import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.plugins import CsvExportPlugin
 
-from .feedback import feedback_html
+from ..preprocessors.feedback_summary import failure_message
+from .feedback import export_feedback
 from .state import GradingState
 
-CELL_COLUMNS = ("student", "assignment", "notebook", "grade_id", "score", "max_score", "comment")
+CELL_COLUMNS = ("student", "assignment", "notebook", "grade_id", "score", "max_score", "comment", "message")
+NEEDS_MANUAL_GRADE = "not graded yet: needs manual grading"
+
+__all__ = ["CELL_COLUMNS", "cell_rows", "export_cells_csv", "export_feedback", "export_grades_csv", "write_all"]
 
 
-def export_grades_csv(db_url: str, dest: Path) -> Path:
-    """Exactly what ``nbgrader export`` writes (nbgrader's own CSV plugin)."""
+def export_grades_csv(db_url: str, dest: Path, assignment: str) -> Path:
+    """What ``nbgrader export --CsvExportPlugin.assignment=[assignment]`` writes: nbgrader's own CSV
+    plugin and columns, one row per student of the gradebook, for ``assignment`` only."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     with Gradebook(db_url) as gb:
-        CsvExportPlugin(to=str(dest)).export(gb)
+        CsvExportPlugin(to=str(dest), assignment=[assignment]).export(gb)
     return dest
 
 
-def cell_rows(db_url: str, assignment: str, state: GradingState) -> list[dict]:
+def _cell_order(root: Path | None, assignment: str, notebook: str) -> dict[str, int]:
+    """grade_id -> position in the source notebook ({} when it cannot be read)."""
+    if root is None:
+        return {}
+    try:
+        nb = nbformat.read(str(root / "source" / assignment / f"{notebook}.ipynb"), as_version=4)
+    except Exception:  # noqa: BLE001 (no source: alphabetical order)
+        return {}
+    ids = [c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    return {grade_id: i for i, grade_id in enumerate(ids) if grade_id}
+
+
+def _failure_messages(path: Path) -> dict[str, str]:
+    """grade_id -> the error message of that cell in the autograded notebook."""
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception:  # noqa: BLE001 (never executed: the comment says why)
+        return {}
+    out = {}
+    for cell in nb.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id and (message := failure_message(cell)):
+            out[grade_id] = message
+    return out
+
+
+def cell_rows(db_url: str, assignment: str, state: GradingState, root: Path | None = None) -> list[dict]:
+    """One row per student and grade cell, grade cells in notebook order (with ``root``; else alphabetical).
+
+    ``comment``: why the grader stopped, cut or refused the cell or notebook (``state``), or that it
+    still needs a manual grade; ``message``: for a cell that lost points, its error message in the
+    autograded notebook (needs ``root``).
+    """
     rows = []
+    orders: dict[str, dict[str, int]] = {}
     with Gradebook(db_url) as gb:
         for submission in sorted(gb.find_assignment(assignment).submissions, key=lambda s: s.student_id):
             notes = state.students.get(submission.student_id, {}).get("comments", {})
@@ -31,10 +69,17 @@ def cell_rows(db_url: str, assignment: str, state: GradingState) -> list[dict]:
                 reasons = notes.get(nb.name, {})
                 grade_ids = {g.name for g in nb.grades}
                 general = "; ".join(f"{k}: {v}" for k, v in sorted(reasons.items()) if k not in grade_ids and k != "*")
-                for grade in sorted(nb.grades, key=lambda g: g.name):
+                order = orders.setdefault(nb.name, _cell_order(root, assignment, nb.name))
+                messages = {} if root is None else _failure_messages(
+                    root / "autograded" / submission.student_id / assignment / f"{nb.name}.ipynb")
+                for grade in sorted(nb.grades, key=lambda g: (order.get(g.name, len(order)), g.name)):
+                    score, max_score = float(grade.score), float(grade.max_score)
+                    comment = reasons.get(grade.name) or reasons.get("*") or general
+                    if not comment and grade.needs_manual_grade:
+                        comment = NEEDS_MANUAL_GRADE
                     rows.append({"student": submission.student_id, "assignment": assignment, "notebook": nb.name,
-                                 "grade_id": grade.name, "score": float(grade.score), "max_score": float(grade.max_score),
-                                 "comment": reasons.get(grade.name) or reasons.get("*") or general})
+                                 "grade_id": grade.name, "score": score, "max_score": max_score, "comment": comment,
+                                 "message": messages.get(grade.name, "") if score < max_score else ""})
     return rows
 
 
@@ -47,25 +92,6 @@ def export_cells_csv(rows: list[dict], dest: Path) -> Path:
     return dest
 
 
-def export_feedback(root: Path, assignment: str, rows: list[dict]) -> Path:
-    """``feedback/<student>/<assignment>/<notebook>.html`` for every graded notebook."""
-    by_nb: dict[tuple[str, str], list[dict]] = {}
-    for row in rows:
-        by_nb.setdefault((row["student"], row["notebook"]), []).append(row)
-    for (student, notebook), cells in by_nb.items():
-        scores = {r["grade_id"]: (r["score"], r["max_score"]) for r in cells}
-        comments = {r["grade_id"]: r["comment"] for r in cells if r["comment"]}
-        source = root / "autograded" / student / assignment / f"{notebook}.ipynb"
-        dest = root / "feedback" / student / assignment / f"{notebook}.html"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            nb = nbformat.read(str(source), as_version=4)
-        except Exception:  # never graded from a notebook (missing, corrupted): scores and reasons only
-            nb = nbformat.v4.new_notebook()
-        dest.write_text(feedback_html(nb, f"{assignment} / {notebook} / {student}", scores, comments), encoding="utf-8")
-    return root / "feedback"
-
-
 def write_all(root: Path, assignment: str, db_url: str, state: GradingState) -> dict[str, Path]:
     from .report import write_report
 
@@ -73,12 +99,12 @@ def write_all(root: Path, assignment: str, db_url: str, state: GradingState) -> 
     from ..exam.settings import exam_config
 
     out = root / "exports" / assignment
-    rows = cell_rows(db_url, assignment, state)
+    rows = cell_rows(db_url, assignment, state, root)
     outputs = {
-        "grades CSV": export_grades_csv(db_url, out / "grades.csv"),
+        "grades CSV": export_grades_csv(db_url, out / "grades.csv", assignment),
         "cells CSV": export_cells_csv(rows, out / "cells.csv"),
         "feedback": export_feedback(root, assignment, rows),
-        "report": write_report(rows, out),
+        "report": write_report(rows, out, assignment),
     }
     if assignment == exam_config(root).assignment:  # lateness and per-question difficulty across variants
         exam_report = out / "exam_report.txt"

@@ -1,81 +1,95 @@
-"""Feedback HTML for students: the autograded notebook with every hidden test removed.
+"""Student feedback: nbgrader's own ``generate_feedback``, with the course's configuration.
 
-Hidden tests (``### BEGIN HIDDEN TESTS`` .. ``### END HIDDEN TESTS``) are stripped from the
-cell sources *and* from the outputs: a failing hidden assert prints its own source line in
-the traceback, so any output line quoting a hidden test line is replaced by a notice.
+``nbgrader_config.py`` sets ``c.GenerateFeedback.preprocessors`` (GetGrades, nbgrader's
+ClearHiddenTests, :class:`~course_grader.preprocessors.RedactHiddenTestOutput`,
+:class:`~course_grader.preprocessors.FeedbackSummary`), so ``course grade`` and a plain
+``nbgrader generate_feedback`` write the same page, without hidden tests, into
+``feedback/<student>/<assignment>/`` together with the ``timestamp.txt`` and
+``submission_secret.txt`` that ``nbgrader release_feedback`` needs.
+
+nbgrader has nothing to convert for a submission that was never executed (a missing or
+unreadable notebook) and skips a notebook it fails on: such a student gets a page with the
+scores and the reasons only, next to the same two files taken from the submission.
 """
 from __future__ import annotations
 
-import copy
 import html
-import re
+import os
+import shutil
+from collections import defaultdict
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
 
-from nbformat import NotebookNode
+from ..preprocessors.feedback_summary import shorten, summary_html
 
-from ..notebooks import HIDDEN_BEGIN, HIDDEN_END, between_markers
-
-REDACTED = "[hidden test: details not shown]"
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def strip_hidden_source(source: str) -> str:
-    """``source`` without the hidden-test regions (markers included)."""
-    out, inside = [], False
-    for line in source.splitlines():
-        if line.strip() == HIDDEN_BEGIN:
-            inside = True
-        elif line.strip() == HIDDEN_END:
-            inside = False
-        elif not inside:
-            out.append(line)
-    return "\n".join(out)
+#: What ``nbgrader release_feedback`` reads next to each page (nbgrader copies them from autograded/).
+RELEASE_FILES = ("timestamp.txt", "submission_secret.txt")
 
 
-def _redact(text: str, secrets: list[str]) -> str:
-    lines = []
-    for line in text.splitlines(keepends=True):
-        plain = _ANSI.sub("", line)
-        lines.append(REDACTED + "\n" if any(s in plain for s in secrets) else line)
-    return "".join(lines)
+@contextmanager
+def _course_root(root: Path) -> Iterator[None]:
+    previous = os.environ.get("COURSE_ROOT")
+    os.environ["COURSE_ROOT"] = str(root)  # nbgrader_config.py reads it
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("COURSE_ROOT", None)
+        else:
+            os.environ["COURSE_ROOT"] = previous
 
 
-def without_hidden_tests(nb: NotebookNode) -> NotebookNode:
-    """A copy of ``nb`` safe to show the student."""
-    nb = copy.deepcopy(nb)
-    secrets: list[str] = []
-    for cell in nb.cells:
-        hidden = [s.strip() for s in between_markers(cell.source, HIDDEN_BEGIN, HIDDEN_END) if len(s.strip()) >= 4]
-        secrets += hidden
-        if hidden or HIDDEN_BEGIN in cell.source:
-            cell.source = strip_hidden_source(cell.source)
-    if not secrets:
-        return nb
-    secrets += [HIDDEN_BEGIN, HIDDEN_END]
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            if out.output_type == "error":
-                out.traceback = [_redact(t, secrets) for t in out.traceback]
-                out.evalue = _redact(out.evalue, secrets)
-            elif out.output_type == "stream":
-                out.text = _redact(out.text, secrets)
-            else:
-                for key, value in list(out.get("data", {}).items()):
-                    if isinstance(value, str):
-                        out.data[key] = _redact(value, secrets)
-    return nb
+def run_generate_feedback(root: Path, assignment: str) -> bool:
+    """nbgrader's GenerateFeedback, ``--force``, for every autograded submission of ``assignment``
+    (the course's nbgrader_config.py loaded as ``nbgrader generate_feedback`` loads it).
+    False when nbgrader failed on some submission (it carries on with the others)."""
+    from nbgrader.apps.generatefeedbackapp import GenerateFeedbackApp
+    from nbgrader.converters import GenerateFeedback, NbGraderException
+
+    with _course_root(root):
+        app = GenerateFeedbackApp()
+        app.initialize([assignment, f"--CourseDirectory.root={root}", "--force", "--log-level=CRITICAL"],
+                       root=str(root))
+        app.coursedir.assignment_id = assignment
+        converter = GenerateFeedback(coursedir=app.coursedir, parent=app)
+        converter.force = True
+        try:
+            converter.start()
+        except NbGraderException:
+            return False
+    return True
 
 
-def feedback_html(nb: NotebookNode, title: str, scores: dict[str, tuple[float, float]], comments: dict[str, str]) -> str:
-    """The student's feedback page: a score table, then the notebook without hidden tests."""
-    from nbconvert import HTMLExporter
+def minimal_page(title: str, cells: list[dict]) -> str:
+    """A page with the scores and the reasons only, for a notebook nbgrader could not render."""
+    rows = [(r["grade_id"], r["score"], r["max_score"], shorten(r.get("comment") or "")) for r in cells]
+    note = "The notebook could not be shown: here are its scores and the reasons."
+    total, possible = sum(r[1] for r in rows), sum(r[2] for r in rows)
+    return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+            f"<body style='font-family:sans-serif;margin:1em'><h1>{html.escape(title)}</h1>"
+            f"{summary_html(rows, total, possible, note=note)}</body></html>\n")
 
-    body, _ = HTMLExporter().from_notebook_node(without_hidden_tests(nb))
-    total = sum(s for s, _ in scores.values())
-    possible = sum(m for _, m in scores.values())
-    rows = "".join(f"<tr><td>{html.escape(g)}</td><td>{s:g} / {m:g}</td><td>{html.escape(comments.get(g, ''))}</td></tr>"
-                   for g, (s, m) in sorted(scores.items()))
-    general = "".join(f"<p><b>{html.escape(k)}</b>: {html.escape(v)}</p>" for k, v in comments.items() if k not in scores)
-    header = (f"<div style='font-family:sans-serif;margin:1em'><h1>{html.escape(title)}</h1>"
-              f"<p>Score: <b>{total:g} / {possible:g}</b></p>{general}"
-              f"<table border=1 cellpadding=4><tr><th>test</th><th>score</th><th>comment</th></tr>{rows}</table></div>")
-    return body.replace("<body>", "<body>" + header, 1) if "<body>" in body else header + body
+
+def export_feedback(root: Path, assignment: str, rows: list[dict]) -> Path:
+    """``feedback/<student>/<assignment>/<notebook>.html`` for every graded notebook (``rows``: ``cell_rows``)."""
+    by_notebook: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for row in rows:
+        by_notebook[(row["student"], row["notebook"])].append(row)
+    feedback = root / "feedback"
+    for student in {s for s, _ in by_notebook}:  # what --force does: no page of an earlier run survives
+        shutil.rmtree(feedback / student / assignment, ignore_errors=True)
+    if any((root / "autograded").glob(f"*/{assignment}/*.ipynb")):
+        run_generate_feedback(root, assignment)
+    for (student, notebook), cells in sorted(by_notebook.items()):
+        page = feedback / student / assignment / f"{notebook}.html"
+        if page.exists():
+            continue
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(minimal_page(f"{assignment} / {notebook}", cells), encoding="utf-8")
+        for name in RELEASE_FILES:
+            for folder in ("autograded", "submitted"):
+                found = root / folder / student / assignment / name
+                if found.is_file() and not (page.parent / name).exists():
+                    shutil.copy2(found, page.parent / name)
+    return feedback

@@ -1,47 +1,149 @@
-"""The class report: distribution of total scores and share of students correct per test cell."""
+"""The class report of one assignment: score statistics, every student's scores, the submissions
+with problems and, per question, how many got full marks and the most common failure message.
+
+Input: the rows of :func:`course_grader.grading.exports.cell_rows` (one per student and grade cell,
+grade cells in notebook order; ``comment``: why the grader stopped, cut or refused the work, or
+that it still needs a manual grade; ``message``: the error message of a cell that lost points).
+"""
 from __future__ import annotations
 
 import base64
 import html
-from collections import defaultdict
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
+NO_MESSAGE = "(no error message)"
 
-def summarize(rows: list[dict]) -> tuple[dict[str, float], float, dict[str, float]]:
-    totals: dict[str, float] = defaultdict(float)
-    possible: dict[str, float] = defaultdict(float)
-    correct: dict[str, list[bool]] = defaultdict(list)
+
+def _question(row: dict, multiple_notebooks: bool) -> str:
+    return f'{row["notebook"]} / {row["grade_id"]}' if multiple_notebooks else row["grade_id"]
+
+
+def _plain(text: str) -> str:
+    return " ".join(str(text or "").split())
+
+
+@dataclass
+class Summary:
+    """What the report shows, computed from the rows."""
+
+    assignment: str
+    questions: list[str] = field(default_factory=list)  # notebook order
+    max_points: dict[str, float] = field(default_factory=dict)  # question -> points
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # student -> question -> score
+    totals: dict[str, float] = field(default_factory=dict)  # student -> total
+    possible: dict[str, float] = field(default_factory=dict)  # student -> max total
+    problems: dict[str, list[str]] = field(default_factory=dict)  # student -> distinct reasons
+    full_marks: dict[str, float] = field(default_factory=dict)  # question -> share of students
+    failures: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # question -> (message, count, failed)
+
+    @property
+    def top(self) -> float:
+        return max(self.possible.values(), default=0.0)
+
+    def statistics(self) -> dict[str, float]:
+        values = list(self.totals.values())
+        if not values:
+            return {}
+        return {"mean": statistics.fmean(values), "median": statistics.median(values),
+                "standard deviation": statistics.pstdev(values), "min": min(values), "max": max(values)}
+
+
+def summarize(rows: list[dict], assignment: str | None = None) -> Summary:
+    multiple = len({r["notebook"] for r in rows}) > 1
+    summary = Summary(assignment or next((r["assignment"] for r in rows if r.get("assignment")), ""))
+    correct: dict[str, list[bool]] = {}
+    messages: dict[str, Counter] = {}
     for r in rows:
-        totals[r["student"]] += r["score"]
-        possible[r["student"]] += r["max_score"]
-        key = f'{r["notebook"]}:{r["grade_id"]}'
-        correct[key].append(r["max_score"] > 0 and r["score"] >= r["max_score"])
-    top = max(possible.values(), default=0.0)
-    share = {k: sum(v) / len(v) for k, v in sorted(correct.items())}
-    return dict(totals), top, share
+        q, student = _question(r, multiple), r["student"]
+        score, points = float(r["score"]), float(r["max_score"])
+        if q not in summary.max_points:
+            summary.questions.append(q)
+        summary.max_points[q] = max(points, summary.max_points.get(q, 0.0))
+        summary.scores.setdefault(student, {})[q] = score
+        summary.totals[student] = summary.totals.get(student, 0.0) + score
+        summary.possible[student] = summary.possible.get(student, 0.0) + points
+        comment = _plain(r.get("comment", ""))
+        if comment and comment not in summary.problems.setdefault(student, []):
+            summary.problems[student].append(comment)
+        correct.setdefault(q, []).append(points > 0 and score >= points)
+        if score < points:
+            messages.setdefault(q, Counter())[_plain(r.get("message", "")) or comment or NO_MESSAGE] += 1
+    summary.problems = {s: p for s, p in summary.problems.items() if p}
+    summary.full_marks = {q: sum(v) / len(v) for q, v in correct.items()}
+    for q, counts in messages.items():
+        message, count = counts.most_common(1)[0]
+        summary.failures[q] = (message, count, sum(counts.values()))
+    return summary
 
 
-def write_report(rows: list[dict], folder: Path) -> Path:
+def _n(x: float) -> str:
+    return f"{round(float(x), 2):g}"
+
+
+def _figure(summary: Summary, png: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    folder.mkdir(parents=True, exist_ok=True)
-    totals, top, share = summarize(rows)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    ax1.hist(list(totals.values()) or [0], bins=min(20, max(1, int(top) + 1)), range=(0, max(top, 1)), color="#4477aa")
-    ax1.set(title=f"Total score ({len(totals)} students)", xlabel=f"points (of {top:g})", ylabel="students")
-    ax2.barh(list(share) or [""], [v * 100 for v in share.values()] or [0], color="#228833")
-    ax2.set(title="Students with full marks per test", xlabel="%", xlim=(0, 100))
+    top = summary.top
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, max(4, 0.3 * len(summary.questions))))
+    ax1.hist(list(summary.totals.values()) or [0], bins=min(20, max(1, int(top) + 1)), range=(0, max(top, 1)),
+             color="#4477aa")
+    ax1.set(title=f"{summary.assignment}: total score ({len(summary.totals)} students)",
+            xlabel=f"points (of {top:g})", ylabel="students")
+    ax2.barh(summary.questions or [""], [summary.full_marks[q] * 100 for q in summary.questions] or [0],
+             color="#228833")
+    ax2.invert_yaxis()  # the first question on top
+    ax2.set(title="Students with full marks per question", xlabel="%", xlim=(0, 100))
     fig.tight_layout()
-    png = folder / "report.png"
     fig.savefig(png, dpi=100)
     plt.close(fig)
-    table = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.0%}</td></tr>" for k, v in share.items())
-    image = base64.b64encode(png.read_bytes()).decode()
-    (folder / "report.html").write_text(
-        f"<html><body style='font-family:sans-serif'><h1>Grade report</h1>"
-        f"<img src='data:image/png;base64,{image}'><table border=1 cellpadding=4>"
-        f"<tr><th>test</th><th>full marks</th></tr>{table}</table></body></html>", encoding="utf-8")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table border=1 cellpadding=4><tr>{head}</tr>{body}</table>"
+
+
+def render(summary: Summary, image: str = "") -> str:
+    """The report page (``image``: a base64 PNG); every text from the rows is HTML-escaped."""
+    title = f"Grade report: {summary.assignment}" if summary.assignment else "Grade report"
+    stats = summary.statistics()
+    parts = [f"<h1>{html.escape(title)}</h1>",
+             f"<p>students: {len(summary.totals)}, questions: {len(summary.questions)}, "
+             f"points: {_n(summary.top)}</p>"]
+    if image:
+        parts.append(f"<img alt='score distribution' src='data:image/png;base64,{image}'>")
+    parts += ["<h2>Total score</h2>", _table(list(stats), [[_n(v) for v in stats.values()]]) if stats
+              else "<p>no graded submission</p>"]
+    parts += ["<h2>Questions</h2>", _table(
+        ["question", "points", "full marks", "most common failure", "students"],
+        [[q, _n(summary.max_points[q]), f"{summary.full_marks[q]:.0%}",
+          *((summary.failures[q][0], f"{summary.failures[q][1]} of {summary.failures[q][2]} failing")
+            if q in summary.failures else ("", ""))] for q in summary.questions])]
+    parts += [f"<h2>Submissions with problems: {len(summary.problems)}</h2>",
+              _table(["student", "problems"], [[s, "; ".join(p)] for s, p in sorted(summary.problems.items())])
+              if summary.problems else "<p>none</p>"]
+    parts += ["<h2>Students</h2>", _table(
+        ["student", "total", "max", *summary.questions],
+        [[s, _n(summary.totals[s]), _n(summary.possible[s]),
+          *(_n(summary.scores[s][q]) if q in summary.scores[s] else "" for q in summary.questions)]
+         for s in sorted(summary.totals)])]
+    return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+            f"<body style='font-family:sans-serif'>{''.join(parts)}</body></html>\n")
+
+
+def write_report(rows: list[dict], folder: Path, assignment: str | None = None) -> Path:
+    """``report.png`` and ``report.html`` (the figure embedded) in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    summary = summarize(rows, assignment)
+    png = folder / "report.png"
+    _figure(summary, png)
+    (folder / "report.html").write_text(render(summary, base64.b64encode(png.read_bytes()).decode()),
+                                        encoding="utf-8")
     return folder / "report.html"
