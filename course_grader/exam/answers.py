@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import re
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from course_utils.exam import VARIANT_CELL, variant_for
 from course_utils.typed_answers import ANSWER_CELLS, read_answer_cell
+
+if TYPE_CHECKING:
+    from .settings import Exam
 
 #: variant-dependent test cell -> the answer cell it grades.
 VARIANT_TESTS: dict[str, str] = {

@@ -14,30 +14,15 @@ scores and the reasons only, next to the same two files taken from the submissio
 from __future__ import annotations
 
 import html
-import os
 import shutil
 from collections import defaultdict
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from ..preprocessors.feedback_summary import shorten, summary_html
+from .nbgrader_steps import course_root_env
 
 #: What ``nbgrader release_feedback`` reads next to each page (nbgrader copies them from autograded/).
 RELEASE_FILES = ("timestamp.txt", "submission_secret.txt")
-
-
-@contextmanager
-def _course_root(root: Path) -> Iterator[None]:
-    previous = os.environ.get("COURSE_ROOT")
-    os.environ["COURSE_ROOT"] = str(root)  # nbgrader_config.py reads it
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("COURSE_ROOT", None)
-        else:
-            os.environ["COURSE_ROOT"] = previous
 
 
 def run_generate_feedback(root: Path, assignment: str) -> bool:
@@ -47,7 +32,7 @@ def run_generate_feedback(root: Path, assignment: str) -> bool:
     from nbgrader.apps.generatefeedbackapp import GenerateFeedbackApp
     from nbgrader.converters import GenerateFeedback, NbGraderException
 
-    with _course_root(root):
+    with course_root_env(root):
         app = GenerateFeedbackApp()
         app.initialize([assignment, f"--CourseDirectory.root={root}", "--force", "--log-level=CRITICAL"],
                        root=str(root))

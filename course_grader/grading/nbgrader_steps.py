@@ -195,6 +195,15 @@ def notebook_scores(db_url: str, assignment: str, student: str) -> dict[str, dic
     return out
 
 
-def env_root(root: Path) -> dict[str, str]:
-    """The environment nbgrader_config.py expects (it reads COURSE_ROOT)."""
-    return dict(os.environ, COURSE_ROOT=str(root))
+@contextmanager
+def course_root_env(root: Path) -> Iterator[None]:
+    """``$COURSE_ROOT`` set to ``root`` for the ``with`` block (nbgrader_config.py reads it), then restored."""
+    previous = os.environ.get("COURSE_ROOT")
+    os.environ["COURSE_ROOT"] = str(root)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("COURSE_ROOT", None)
+        else:
+            os.environ["COURSE_ROOT"] = previous

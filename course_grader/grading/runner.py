@@ -119,17 +119,9 @@ def grade_assignment(root: Path | str, assignment: str, students: str = "*", wor
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's own session noise
     started = time.monotonic()
     root = Path(root).resolve()
-    previous_root = os.environ.get("COURSE_ROOT")
-    os.environ["COURSE_ROOT"] = str(root)  # nbgrader_config.py reads it
-    try:
-        with assignment_lock(root, assignment):
-            return _grade(root, assignment, students, workers, scheduler, force, progress, export, limits, device,
-                          started)
-    finally:
-        if previous_root is None:
-            os.environ.pop("COURSE_ROOT", None)
-        else:
-            os.environ["COURSE_ROOT"] = previous_root
+    with steps.course_root_env(root), assignment_lock(root, assignment):
+        return _grade(root, assignment, students, workers, scheduler, force, progress, export, limits, device,
+                      started)
 
 
 def _grade(root, assignment, students, workers, scheduler, force, progress, export, limits, device,
