@@ -27,3 +27,27 @@ def test_a_runtime_under_tmp_stays_visible(tmp_path: Path, monkeypatch: pytest.M
                               capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["runtime", "w"], "the runtime is readable and /tmp is still a writable tmpfs"
+
+
+def _run(tmp_path: Path, script: str, limits: Limits | None = None) -> subprocess.CompletedProcess:
+    submission, sockets = tmp_path / "submission", tmp_path / "sockets"
+    submission.mkdir(exist_ok=True)
+    sockets.mkdir(exist_ok=True)
+    box = sandbox.Sandbox(submission, sockets, limits or Limits(device="cpu"))
+    return subprocess.run(box.command(["/bin/sh", "-c", script]), capture_output=True, text=True, timeout=60)
+
+
+def test_no_grader_variable_reaches_the_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COURSE_DB_URL", "postgresql://grader:s3cret-pw@db/gradebook")
+    done = _run(tmp_path, "cat /proc/1/environ /proc/self/environ | tr '\\0' '\\n'; echo; env")
+    assert done.returncode == 0, done.stderr
+    assert "s3cret-pw" not in done.stdout and "COURSE_DB_URL" not in done.stdout
+    assert "HOME=/home/student" in done.stdout
+
+
+def test_dev_shm_is_size_capped(tmp_path: Path) -> None:
+    limits = Limits(device="cpu", disk_bytes=8 * 2**20, file_bytes=64 * 2**20)
+    done = _run(tmp_path, "dd if=/dev/zero of=/dev/shm/fill bs=1M count=32 2>&1; ls -l /dev/shm/fill", limits)
+    assert "No space left on device" in done.stdout, done.stdout + done.stderr
+    size = int(done.stdout.split()[-5])  # ls -l: the size column
+    assert size <= 8 * 2**20

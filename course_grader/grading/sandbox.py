@@ -2,7 +2,8 @@
 
 What the kernel sees: the Python runtime (read-only), the course_utils package (read-only),
 the data cache (read-only, as ``/opt/course-data``), a copy of *its own* submission folder in
-a size-capped tmpfs home, a size-capped tmpfs ``/tmp``, and the kernel's socket folder.
+a size-capped tmpfs home, size-capped tmpfs ``/tmp`` and ``/dev/shm``, and the kernel's socket
+folder. Nothing of the grader's environment: the sandbox starts from an empty one.
 No network (empty network namespace), no other files of the host: not ``source/``, the
 gradebook, ``nbgrader_config.py``, other students' submissions or anybody's home.
 
@@ -123,7 +124,7 @@ class Sandbox:
         nproc = lim.processes
         if self.uid is None:  # no uid of our own: the cap counts every process of this user
             nproc += sum(1 for p in Path("/proc").iterdir() if p.name.isdigit())
-        return ["prlimit", f"--cpu={cpu}:{cpu}", f"--as={lim.memory_bytes}:{lim.memory_bytes}",
+        return [shutil.which("prlimit") or "prlimit", f"--cpu={cpu}:{cpu}", f"--as={lim.memory_bytes}:{lim.memory_bytes}",
                 f"--nproc={nproc}:{nproc}", f"--fsize={lim.file_bytes}:{lim.file_bytes}",
                 f"--nofile={lim.open_files}:{lim.open_files}", "--core=0:0", "--"]
 
@@ -133,7 +134,7 @@ class Sandbox:
         else:  # root: no user namespace (the kernel gets a real uid of its own, see command())
             namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
                           "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-        args = ["bwrap", *namespaces, "--die-with-parent", "--hostname", "sandbox",
+        args = [shutil.which("bwrap") or "bwrap", *namespaces, "--die-with-parent", "--hostname", "sandbox",
                 "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
         for link in ("bin", "lib", "lib64", "sbin", "lib32", "libx32"):
             host = Path("/") / link
@@ -144,6 +145,7 @@ class Sandbox:
         # The fresh mounts first: a runtime path under /tmp (a checkout or venv there) is bound on top of them.
         device_binds, _ = sandbox_settings(self.limits.device, self.limits.gpu_memory_fraction)
         args += ["--proc", "/proc", "--dev", "/dev", *device_binds,
+                 "--perms", "1777", "--size", str(self.limits.disk_bytes), "--tmpfs", "/dev/shm",
                  "--perms", "1777", "--size", str(self.limits.disk_bytes), "--tmpfs", "/tmp",
                  *_parents(HOME), "--perms", "1777", "--size", str(self.limits.disk_bytes), "--tmpfs", HOME]
         for path in _runtime_paths():
@@ -168,4 +170,7 @@ class Sandbox:
             drop = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
                     "--inh-caps=-all", "--bounding-set=-all", "--"]
         copy_in = ["/bin/sh", "-c", f'cp -R {SUBMISSION}/. {HOME}/ 2>/dev/null; exec "$@"', "sh"]
-        return [*self.rlimit_args(), *self.bwrap_args(), "--", *drop, *copy_in, *argv]
+        # bubblewrap itself starts from an empty environment: it is pid 1 of the sandbox, and a student
+        # can read /proc/1/environ (the instructor's variables: database URLs, tokens).
+        clear = ["/usr/bin/env", "-i", "PATH=/usr/bin:/bin"]
+        return [*clear, *self.rlimit_args(), *self.bwrap_args(), "--", *drop, *copy_in, *argv]
