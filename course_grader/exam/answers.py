@@ -14,6 +14,8 @@ import numpy as np
 from course_utils.exam import VARIANT_CELL, variant_for
 from course_utils.typed_answers import ANSWER_CELLS, read_answer_cell
 
+from .. import notebooks
+
 if TYPE_CHECKING:
     from .settings import Exam
 
@@ -59,7 +61,7 @@ INJECT_RE = re.compile(r"^(?P<indent>[ \t]*)_V, _A = course_utils\.exam\.graded_
 
 
 def grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return notebooks.meta(cell).get("grade_id")
 
 
 def is_exam(nb) -> bool:

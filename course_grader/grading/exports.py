@@ -4,10 +4,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.plugins import CsvExportPlugin
 
+from .. import notebooks
 from ..preprocessors.feedback_summary import failure_message
 from .feedback import export_feedback
 from .state import GradingState
@@ -32,22 +32,22 @@ def _cell_order(root: Path | None, assignment: str, notebook: str) -> dict[str, 
     if root is None:
         return {}
     try:
-        nb = nbformat.read(str(root / "source" / assignment / f"{notebook}.ipynb"), as_version=4)
+        nb = notebooks.read(root / "source" / assignment / f"{notebook}.ipynb")
     except Exception:  # noqa: BLE001 (no source: alphabetical order)
         return {}
-    ids = [c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    ids = [notebooks.meta(c).get("grade_id") for c in nb.cells]
     return {grade_id: i for i, grade_id in enumerate(ids) if grade_id}
 
 
 def _failure_messages(path: Path) -> dict[str, str]:
     """grade_id -> the error message of that cell in the autograded notebook."""
     try:
-        nb = nbformat.read(str(path), as_version=4)
+        nb = notebooks.read(path)
     except Exception:  # noqa: BLE001 (never executed: the comment says why)
         return {}
     out = {}
     for cell in nb.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        grade_id = notebooks.meta(cell).get("grade_id")
         if grade_id and (message := failure_message(cell)):
             out[grade_id] = message
     return out

@@ -14,6 +14,7 @@ from nbformat.v4 import new_markdown_cell
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer
 
+from .. import notebooks
 from .redact_hidden_test_output import ANSI
 
 MAX_MESSAGE = 300
@@ -38,7 +39,7 @@ def comment_reasons(nb: NotebookNode) -> dict[str, str]:
     """grade_id -> reason, from the ``[grade_id] reason`` lines the grader writes into the comments."""
     reasons: dict[str, str] = {}
     for cell in nb.cells:
-        comment = cell.get("metadata", {}).get("nbgrader", {}).get("comment") or ""
+        comment = notebooks.meta(cell).get("comment") or ""
         for line in comment.splitlines():
             m = _COMMENT_LINE.match(line.strip())
             if m:
@@ -84,7 +85,7 @@ class FeedbackSummary(NbGraderPreprocessor):
         reasons = comment_reasons(nb)
         rows = []
         for cell in nb.cells:
-            grader = cell.get("metadata", {}).get("nbgrader", {})
+            grader = notebooks.meta(cell)
             if not (grader.get("grade") or grader.get("task")) or not grader.get("grade_id"):
                 continue
             score, points = grader.get("score"), float(grader.get("points") or 0)

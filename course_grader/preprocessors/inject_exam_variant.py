@@ -8,6 +8,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from course_utils.exam import variant_for
 from course_utils.typed_answers import read_answer_cell
 
+from .. import notebooks
 from ..exam.answers import CALL_RE, INJECT_RE, VARIANT_CELL, answer_cell_sources, is_exam, released_seed, set_duedate
 from ..exam.settings import Exam
 
@@ -38,7 +39,7 @@ class InjectExamVariant(NbGraderPreprocessor):
         if info.get("db_url") and info.get("assignment") == exam.assignment:
             set_duedate(info["db_url"], info["assignment"], exam, self.log)
         for cell in nb.cells:
-            meta = cell.get("metadata", {}).get("nbgrader", {})
+            meta = notebooks.meta(cell)
             if cell.cell_type != "code" or not meta.get("locked"):
                 continue
             if meta.get("grade_id") == VARIANT_CELL:

@@ -15,7 +15,9 @@ import re
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from .. import notebooks
 from ..notebooks import HIDDEN_BEGIN, HIDDEN_END, between_markers
+from .audit_student_code import trusted_sources
 
 REDACTED = "[hidden test: details not shown]"
 #: The words of nbgrader's delimiters: a line naming them is redacted whatever its prefix.
@@ -42,17 +44,11 @@ class RedactHiddenTestOutput(NbGraderPreprocessor):
     that quotes a hidden-test line, or a hidden-test delimiter, by :data:`REDACTED`."""
 
     def gradebook_secrets(self, resources: dict) -> list[str]:
+        """The hidden-test lines of the instructor's locked cells (hidden tests live in locked test cells)."""
         info = resources.get("nbgrader", {})
         if not all(info.get(k) for k in ("db_url", "assignment", "notebook")):
             return []
-        from nbgrader.api import Gradebook, MissingEntry
-
-        with Gradebook(info["db_url"]) as gb:
-            try:
-                notebook = gb.find_notebook(info["notebook"], info["assignment"])
-            except MissingEntry:
-                return []
-            return [line for cell in notebook.source_cells for line in hidden_lines(cell.source or "")]
+        return [line for source in trusted_sources(resources).values() for line in hidden_lines(source or "")]
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         lines = set(self.gradebook_secrets(resources))
@@ -66,7 +62,7 @@ class RedactHiddenTestOutput(NbGraderPreprocessor):
 
     @staticmethod
     def redact_cell(cell: NotebookNode, secrets: list[str]) -> None:
-        grader = cell.get("metadata", {}).get("nbgrader", {})
+        grader = notebooks.meta(cell)
         if isinstance(grader.get("comment"), str):  # GetGrades' comment, shown under the cell
             grader["comment"] = redact(grader["comment"], secrets)
         for out in cell.get("outputs", []):
