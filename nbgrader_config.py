@@ -39,11 +39,11 @@ c.OverwriteCells.add_missing_cells = True
 # Student code is audited after nbgrader restored the locked cells and before anything runs.
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, Execute, IgnorePattern, LimitOutput,
+    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput,
     OverwriteCells, OverwriteKernelspec, SaveAutoGrades,
 )
 
-from course_grader.preprocessors import AuditStudentCode, DropEmptyGraderMetadata  # noqa: E402
+from course_grader.preprocessors import AuditStudentCode, DropEmptyGraderMetadata, GradeInSandbox  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,
@@ -53,9 +53,11 @@ c.Autograde.sanitize_preprocessors = [
     OverwriteCells,
     CheckCellMetadata,
 ]
+# GradeInSandbox is nbgrader's Execute step run as `course grade` runs it: the kernel in the bubblewrap
+# sandbox, every test cell judged in the grader's process (course_grader/grading/grader_checks.py).
 c.Autograde.autograde_preprocessors = [
     AuditStudentCode,
-    Execute,
+    GradeInSandbox,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,
@@ -82,7 +84,7 @@ c.GenerateAssignment.preprocessors = [
 # Grade the submitting student's true variant: after the locked cells are restored (and audited),
 # before anything runs; then re-check the typed answers outside the kernel once the scores are saved.
 _exam_grading = list(c.Autograde.autograde_preprocessors)
-_exam_grading.insert(_exam_grading.index(Execute), "course_grader.preprocessors.InjectExamVariant")
+_exam_grading.insert(_exam_grading.index(GradeInSandbox), "course_grader.preprocessors.InjectExamVariant")
 _exam_grading.insert(_exam_grading.index(SaveAutoGrades) + 1, "course_grader.preprocessors.EnforceExamAnswers")
 c.Autograde.autograde_preprocessors = _exam_grading
 

@@ -9,6 +9,7 @@ set-up cell, before any student code runs).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 from typing import Any, Sequence
@@ -121,3 +122,67 @@ def check_choice(value: Any, options: Sequence[str], name: str = "your answer") 
 def is_number(value: Any) -> bool:
     """True for real numbers (int, float, NumPy scalars), False for bool, str, None."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+# ---- Helpers that work on live objects (the student's kernel, the source notebook) and on the
+# ---- grader's stand-ins (course_grader.grading.kernel_values), so one test cell serves both.
+
+def is_keras_model(value: Any) -> bool:
+    """True for a Keras model, or the grader's snapshot of one."""
+    if getattr(type(value), "__course_model_snapshot__", False):
+        return True
+    import sys
+
+    keras = sys.modules.get("keras")
+    return keras is not None and isinstance(value, keras.Model)
+
+
+def optimizer_name(model: Any) -> str | None:
+    """The class name of a compiled model's optimizer ("SGD", "Adam"...), None if not compiled."""
+    if getattr(type(model), "__course_model_snapshot__", False):
+        return model.optimizer_name
+    optimizer = getattr(model, "optimizer", None)
+    return type(optimizer).__name__ if optimizer is not None else None
+
+
+def learning_rate(model: Any) -> float | None:
+    """The learning rate of a compiled model's optimizer, None if not compiled."""
+    if getattr(type(model), "__course_model_snapshot__", False):
+        return model.learning_rate
+    optimizer = getattr(model, "optimizer", None)
+    return float(np.asarray(optimizer.learning_rate)) if optimizer is not None else None
+
+
+def call_with_gradient(fn: Any, *args: Any, wrt: int = 0) -> tuple[Any, Any]:
+    """``(fn(*args), d sum(fn(*args)) / d args[wrt])`` with torch autograd; ``args[wrt]`` is a float tensor."""
+    if hasattr(fn, "with_gradient"):  # the grader's handle on a student function: autograd runs in the kernel
+        return fn.with_gradient(*args, wrt=wrt)
+    args = list(args)
+    args[wrt] = args[wrt].detach().clone().requires_grad_(True)
+    out = fn(*args)
+    out.sum().backward()
+    return out, args[wrt].grad
+
+
+@contextlib.contextmanager
+def student_globals(namespace: dict, **values: Any):
+    """Within the block, the notebook's globals ``values`` are set (then put back as they were).
+
+    A test cell passes ``globals()``: in the student's kernel these are the notebook's globals;
+    when the grader runs the cell, ``namespace`` holds its handle on the kernel, which sets them there.
+    """
+    kernel = namespace.get("__course_kernel__")
+    saved = {n: namespace[n] for n in values if n in namespace}
+    if kernel is not None:
+        kernel.push_globals(values)
+    namespace.update(values)
+    try:
+        yield
+    finally:
+        for name in values:
+            if name in saved:
+                namespace[name] = saved[name]
+            else:
+                namespace.pop(name, None)
+        if kernel is not None:
+            kernel.pop_globals()

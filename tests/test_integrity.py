@@ -54,17 +54,24 @@ def test_violation_names_line_and_rule() -> None:
     assert violation.line == 3 and "np.allclose" in str(violation)
 
 
-def test_no_correct_or_wrong_corpus_answer_is_flagged() -> None:
-    """The audit never costs an honest submission anything: only attack entries trip it."""
-    for assignment in notebooks.assignments():
-        (path,) = notebooks.notebook_paths(notebooks.source_dir() / assignment)
-        answers = notebooks.solution_sources(notebooks.read(path))
-        for entry in corpus.load_entries(assignment):
-            if entry.kind == "attack":
-                continue
-            cells = (dict(answers) if entry.base == "solution" else {}) | entry.cells
-            for grade_id, source in cells.items():
-                assert integrity.audit(source) == [], f"{assignment}/{entry.name}/{grade_id}"
+def test_a_flag_never_changes_the_notebook_it_is_only_reported(monkeypatch) -> None:
+    """The audit is a flag for the instructor: the notebook runs unchanged and is graded outside the kernel."""
+    import copy
+
+    import nbformat
+
+    from course_grader.preprocessors import audit_student_code
+    from course_grader.preprocessors.audit_student_code import AuditStudentCode
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("sum = 0\nhelp(np.exp)\nx = getattr(np, 'exp')(1.0)"),
+                nbformat.v4.new_code_cell("assert x > 0", metadata={"nbgrader": {
+                    "grade": True, "locked": True, "solution": False, "grade_id": "test_x", "points": 1}})]
+    before = copy.deepcopy(nb)
+    monkeypatch.setattr(audit_student_code, "trusted_sources", lambda resources: {"test_x": "assert x > 0"})
+    after, resources = AuditStudentCode().preprocess(nb, {"nbgrader": {"student": "s", "notebook": "n"}})
+    assert after == before
+    assert resources["course_review_flags"] and "getattr" in " ".join(resources["course_review_flags"])
 
 
 def test_patching_a_module_imported_in_another_cell_is_flagged() -> None:

@@ -83,6 +83,26 @@ def cell_rows(db_url: str, assignment: str, state: GradingState, root: Path | No
     return rows
 
 
+def review_flags(db_url: str, assignment: str, root: Path) -> dict[str, list[str]]:
+    """student -> what the static audit noticed in their code (for review; grades are not affected)."""
+    from ..preprocessors.audit_student_code import findings
+
+    flags: dict[str, list[str]] = {}
+    with Gradebook(db_url) as gb:
+        trusted = {nb.name: {c.name: c.source for c in nb.source_cells if c.locked}
+                   for nb in gb.find_assignment(assignment).notebooks}
+        students = sorted(s.student_id for s in gb.find_assignment(assignment).submissions)
+    for student in students:
+        for name, locked in sorted(trusted.items()):
+            path = root / "autograded" / student / assignment / f"{name}.ipynb"
+            try:
+                found = findings(notebooks.read(path), locked)
+            except Exception:  # noqa: BLE001 - a notebook that cannot be read is reported elsewhere
+                continue
+            flags.setdefault(student, []).extend(f"{name}: {f}" for f in found)
+    return {s: f for s, f in flags.items() if f}
+
+
 def export_cells_csv(rows: list[dict], dest: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     with dest.open("w", newline="") as fh:
@@ -104,7 +124,7 @@ def write_all(root: Path, assignment: str, db_url: str, state: GradingState) -> 
         "grades CSV": export_grades_csv(db_url, out / "grades.csv", assignment),
         "cells CSV": export_cells_csv(rows, out / "cells.csv"),
         "feedback": export_feedback(root, assignment, rows),
-        "report": write_report(rows, out, assignment),
+        "report": write_report(rows, out, assignment, review_flags(db_url, assignment, root)),
     }
     if assignment == exam_config(root).assignment:  # lateness and per-question difficulty across variants
         exam_report = out / "exam_report.txt"

@@ -59,8 +59,10 @@ def cell_label(cell: NotebookNode, index: int) -> str:
 def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
     from nbgrader.preprocessors import Execute
 
-    class SandboxedExecute(Execute):
-        """nbgrader's Execute, with the kernel in the sandbox and limits watched."""
+    from .checked_execute import GradeOutsideKernel
+
+    class SandboxedExecute(GradeOutsideKernel, Execute):
+        """nbgrader's Execute, with the kernel in the sandbox, limits watched, test cells judged outside."""
 
         def create_kernel_manager(self):
             km = super().create_kernel_manager()

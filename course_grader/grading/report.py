@@ -38,6 +38,7 @@ class Summary:
     problems: dict[str, list[str]] = field(default_factory=dict)  # student -> distinct reasons
     full_marks: dict[str, float] = field(default_factory=dict)  # question -> share of students
     failures: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # question -> (message, count, failed)
+    flags: dict[str, list[str]] = field(default_factory=dict)  # student -> code flagged for review (no effect)
 
     @property
     def top(self) -> float:
@@ -129,6 +130,11 @@ def render(summary: Summary, image: str = "") -> str:
     parts += [f"<h2>Submissions with problems: {len(summary.problems)}</h2>",
               _table(["student", "problems"], [[s, "; ".join(p)] for s, p in sorted(summary.problems.items())])
               if summary.problems else "<p>none</p>"]
+    parts += [f"<h2>Flagged for review: {len(summary.flags)}</h2>",
+              "<p>Code the static audit noticed (interpreter, kernel or file access). Grades are decided "
+              "outside the student's kernel, so this never changed a score; read the notebook if in doubt.</p>",
+              _table(["student", "flags"], [[s, "; ".join(f)] for s, f in sorted(summary.flags.items())])
+              if summary.flags else "<p>none</p>"]
     parts += ["<h2>Students</h2>", _table(
         ["student", "total", "max", *summary.questions],
         [[s, _n(summary.totals[s]), _n(summary.possible[s]),
@@ -138,10 +144,12 @@ def render(summary: Summary, image: str = "") -> str:
             f"<body style='font-family:sans-serif'>{''.join(parts)}</body></html>\n")
 
 
-def write_report(rows: list[dict], folder: Path, assignment: str | None = None) -> Path:
-    """``report.png`` and ``report.html`` (the figure embedded) in ``folder``."""
+def write_report(rows: list[dict], folder: Path, assignment: str | None = None,
+                 flags: dict[str, list[str]] | None = None) -> Path:
+    """``report.png`` and ``report.html`` (the figure embedded) in ``folder``; ``flags``: student -> review flags."""
     folder.mkdir(parents=True, exist_ok=True)
     summary = summarize(rows, assignment)
+    summary.flags = dict(flags or {})
     png = folder / "report.png"
     _figure(summary, png)
     (folder / "report.html").write_text(render(summary, base64.b64encode(png.read_bytes()).decode()),

@@ -81,6 +81,17 @@ def _runtime_paths() -> list[str]:
     return sorted(p for p in paths if p and not p.startswith("/usr/") and Path(p).exists())
 
 
+def _hidden_paths(bound: list[str]) -> list[str]:
+    """Grader packages inside a bound runtime folder (an installed, not editable, course): hidden."""
+    import course_grader
+
+    hidden = []
+    for package in (Path(course_grader.__file__).resolve().parent, Path(__file__).resolve().parents[2] / "course_tooling"):
+        if package.is_dir() and any(Path(p) in package.parents for p in bound):
+            hidden.append(str(package))
+    return hidden
+
+
 def _parents(path: str) -> list[str]:
     """bubblewrap arguments creating the ancestors of ``path`` traversable (it makes them 0700)."""
     parts = Path(path).parts[1:-1]
@@ -148,8 +159,11 @@ class Sandbox:
                  "--perms", "1777", "--size", str(self.limits.disk_bytes), "--tmpfs", "/dev/shm",
                  "--perms", "1777", "--size", str(self.limits.disk_bytes), "--tmpfs", "/tmp",
                  *_parents(HOME), "--perms", "1777", "--size", str(self.limits.disk_bytes), "--tmpfs", HOME]
-        for path in _runtime_paths():
+        runtime = _runtime_paths()
+        for path in runtime:
             args += [*_parents(path), "--ro-bind", path, path]
+        for path in _hidden_paths(runtime):  # the checks and their expected values stay with the grader
+            args += ["--tmpfs", path]
         args += ["--ro-bind", str(self.submission_dir), SUBMISSION,
                  *_parents(str(self.socket_dir)), "--bind", str(self.socket_dir), str(self.socket_dir)]
         if self.data_cache and Path(self.data_cache).is_dir():

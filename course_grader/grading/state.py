@@ -20,7 +20,7 @@ IGNORE = (".ipynb_checkpoints", "__pycache__", "*.pyc", "*.partial")
 def _files(folder: Path) -> list[Path]:
     out = []
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and not any(fnmatch.fnmatch(part, pat) for part in path.relative_to(folder).parts for pat in IGNORE):
+        if path.is_file() and not path.is_symlink() and not any(fnmatch.fnmatch(part, pat) for part in path.relative_to(folder).parts for pat in IGNORE):
             out.append(path)
     return out
 

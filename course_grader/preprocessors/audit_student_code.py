@@ -1,4 +1,4 @@
-"""``autograde``, before Execute: the static audit of student code."""
+"""``autograde``, before Execute: the static audit of student code, a flag for review (never a grade)."""
 from __future__ import annotations
 
 from nbformat import NotebookNode
@@ -8,9 +8,6 @@ from traitlets import Bool
 
 from .. import audit as integrity
 from .. import notebooks
-
-NOT_RUN = "This notebook was not run for grading because its code {findings}. Remove that code and resubmit."
-
 
 def trusted_sources(resources: dict) -> dict[str, str]:
     """grade_id -> source of every locked cell recorded in the gradebook for this notebook."""
@@ -36,32 +33,28 @@ def student_cells(nb: NotebookNode, trusted: dict[str, str]) -> list[tuple[int, 
     return result
 
 
-class AuditStudentCode(NbGraderPreprocessor):
-    """Refuse to execute a notebook whose student code could change how the tests run.
+def findings(nb: NotebookNode, trusted: dict[str, str]) -> list[str]:
+    """What the static audit notices in the student's cells ("cell 4, calls exec()"...)."""
+    imported = set().union(*(integrity.imported_names(c.source) for c in nb.cells if c.cell_type == "code"))
+    return [f"cell {index + 1}, {violation}" for index, cell in student_cells(nb, trusted)
+            for violation in integrity.audit(cell.source, imported)]
 
-    Runs after nbgrader restored the locked cells and before ``Execute``. Student cells
-    of an offending notebook are replaced by a ``raise`` (so none of that code runs) and
-    every test cell fails with the reason, which reaches the student's feedback.
+
+class AuditStudentCode(NbGraderPreprocessor):
+    """Flag student code that reaches into the interpreter, the kernel or files, for the instructor.
+
+    A flag never changes a grade: every grade is decided in the grader's process
+    (``course_grader.grading.grader_checks``) and the kernel runs in the sandbox, so such code
+    gains nothing. The flags are logged here and listed in ``course grade``'s report.
     """
 
     enabled = Bool(True).tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
-        cells = student_cells(nb, trusted_sources(resources))
-        imported = set().union(*(integrity.imported_names(c.source) for c in nb.cells if c.cell_type == "code"))
-        findings = [
-            f"cell {index + 1}, {violation}"
-            for index, cell in cells
-            for violation in integrity.audit(cell.source, imported)
-        ]
-        if not findings:
-            return nb, resources
-        message = NOT_RUN.format(findings="; ".join(findings[:5]) + (" …" if len(findings) > 5 else ""))
-        self.log.warning("integrity audit failed: %s", message)
-        for _, cell in cells:
-            cell.source = f"raise RuntimeError({message!r})"
-        for cell in notebooks.grade_cells(nb):
-            if cell.cell_type == "code":
-                cell.source = f"raise AssertionError({message!r})\n" + cell.source
-        resources.setdefault("course_integrity", []).extend(findings)
+        found = findings(nb, trusted_sources(resources))
+        if found:
+            info = resources.get("nbgrader", {})
+            self.log.warning("%s/%s: flagged for review (the grade is not affected): %s", info.get("student"),
+                             info.get("notebook"), "; ".join(found[:5]) + (" …" if len(found) > 5 else ""))
+            resources.setdefault("course_review_flags", []).extend(found)
         return nb, resources

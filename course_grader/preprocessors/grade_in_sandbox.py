@@ -1,0 +1,48 @@
+"""``autograde``: nbgrader's Execute step, run the way ``course grade`` runs it.
+
+With this preprocessor in place of ``Execute``, a plain ``nbgrader autograde`` executes each
+notebook in the same bubblewrap sandbox, under the same limits, and judges every test cell in
+the grader's process (:mod:`course_grader.grading.grader_checks`), exactly as ``course grade``
+does on its workers. Without bubblewrap it refuses to run student code.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbgrader.preprocessors import Execute
+
+from ..grading.limits import Limits
+from ..grading.state import _files
+
+SECTIONS = ("Execute", "ExecutePreprocessor", "NotebookClient", "NbGraderPreprocessor")
+
+
+class GradeInSandbox(Execute):
+    """nbgrader's ``Execute`` replaced by the course's sandboxed executor (same config, same limits)."""
+
+    def preprocess(self, nb, resources=None, km=None):
+        from course_utils.paths import default_cache
+
+        from ..grading.device import resolve as resolve_device
+        from ..grading.remote_execution import execute_notebook
+
+        resources = resources if resources is not None else {}
+        folder = Path(resources.get("metadata", {}).get("path") or ".")
+        name = f"{resources.get('unique_key') or 'notebook'}.ipynb"
+        files = {str(p.relative_to(folder)): p.read_bytes() for p in _files(folder)} if folder.is_dir() else {}
+        files[name] = nbformat.writes(nb).encode("utf-8")
+        limits = Limits.from_mapping(dict(self.config.get("CourseGrade", {}))).with_cell_wall(self.timeout)
+        assignment = resources.get("nbgrader", {}).get("assignment", "")
+        device = resolve_device(limits.device, Path(self.config.get("CourseDirectory", {}).get("root", ".")), assignment)
+        limits = limits.with_device(device, limits.gpu_memory_fraction)
+        config = {k: dict(self.config[k]) for k in SECTIONS if k in self.config}
+        config.setdefault("Execute", {})["timeout"] = int(limits.cell_wall_s or self.timeout or 30)
+        cache = default_cache()
+        result = execute_notebook(name, files, config, limits, str(cache) if cache.is_dir() else None)
+        for problem in result["problems"]:
+            self.log.warning("%s: %s", name, problem)
+        resources.setdefault("course_problems", []).extend(result["problems"])
+        executed = nbformat.reads(result["nb"], as_version=4)
+        nb.cells = executed.cells
+        return nb, resources
