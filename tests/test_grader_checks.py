@@ -155,3 +155,15 @@ def test_a_model_is_judged_by_its_weights_not_its_predict() -> None:
     model = Kernel(lambda ops, what: []).decode(data)
     assert isinstance(model, ModelSnapshot)
     assert np.allclose(model.predict(np.array([[-1.0], [3.0]])), [[0.0], [6.0]])
+
+
+def test_a_cell_that_only_claims_to_be_locked_is_never_trusted() -> None:
+    """OverwriteCells deletes unknown grade ids: a forged "locked" or "grade" cell has none left."""
+    from course_grader.grading.grader_checks import is_test_cell
+
+    nb = nbformat.v4.new_notebook()
+    forged = {"nbgrader": {"locked": True, "solution": False, "grade": True, "points": 5}}
+    nb.cells = [SETUP, nbformat.v4.new_code_cell("check_close = close", metadata=forged)]
+    statements, trusted = _Prelude.of(nb, 2).statements_for(["check_close"])
+    assert statements == ["from course_utils.checks import check_close"]
+    assert not is_test_cell(nb.cells[1])

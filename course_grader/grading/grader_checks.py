@@ -51,9 +51,17 @@ def _meta(cell: NotebookNode) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
-def is_test_cell(cell: NotebookNode) -> bool:
+def is_instructor_cell(cell: NotebookNode) -> bool:
+    """A locked cell with a grade id: after nbgrader's OverwriteCells (both grading paths run it first) its
+    source is the instructor's, restored from the gradebook. A student's cell that merely claims to be
+    locked has no grade id left (OverwriteCells deletes unknown ones) and is never trusted."""
     meta = _meta(cell)
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+    return cell.cell_type == "code" and bool(meta.get("locked")) and bool(meta.get("grade_id")) \
+        and not meta.get("solution")
+
+
+def is_test_cell(cell: NotebookNode) -> bool:
+    return is_instructor_cell(cell) and bool(_meta(cell).get("grade"))
 
 
 class _Names(ast.NodeVisitor):
@@ -107,7 +115,7 @@ class _Prelude:
         prelude = cls()
         order = 0
         for cell in nb.cells[:index]:
-            if cell.cell_type != "code" or not _meta(cell).get("locked") or _meta(cell).get("solution"):
+            if not is_instructor_cell(cell):
                 continue
             try:
                 tree = ast.parse(cell.source)
@@ -191,7 +199,7 @@ class Verdict:
 def _message(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, AssertionError):
         return GRADER_ENAME, str(exc).strip() or "a check of this cell failed"
-    return type(exc).__name__, f"{type(exc).__name__}: {exc}"
+    return type(exc).__name__, str(exc).strip() or type(exc).__name__
 
 
 def judge(nb: NotebookNode, index: int, kernel: Kernel) -> Verdict:
