@@ -59,9 +59,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except NotADemoCourse as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    not_graded = 0
     for assignment in assignments:
         run = grade_assignment(course.root, assignment, workers=args.workers, force=args.force)
         print(run.summary())
+        not_graded += len(run.not_graded)
     export = course.root / "exports" / "grades.csv"
     export.parent.mkdir(exist_ok=True)
     course.nbgrader("export", f"--to={export}")
@@ -70,6 +72,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"\n{total} submissions graded; grades CSV: {export}; per-question CSVs, reports: "
           f"{course.root / 'exports'}; feedback: {course.root / 'feedback'}")
     wrong = score_mismatches(course, roster)
+    if not_graded:
+        print(f"error: {not_graded} demo submissions were NOT graded (see above): the grading machinery failed",
+              file=sys.stderr)
+        return 1
     if wrong:
         print(f"error: {len(wrong)} of {total} demo submissions did not get the scores their corpus entries state "
               "(a fault of the grading set-up, not of the submissions):", file=sys.stderr)
@@ -92,7 +98,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     run = grade_assignment(args.course or course_root(), args.assignment, students=args.students,
                            workers=args.workers, scheduler=args.scheduler, force=args.force, device=args.device)
     print(run.summary())
-    return 0
+    return 1 if run.not_graded or run.stopped else 0
 
 
 def cmd_exam(args: argparse.Namespace) -> int:

@@ -185,6 +185,23 @@ def fail_closed(db_url: str, assignment: str, student: str, notebook: str, reaso
         gb.db.commit()
 
 
+def mark_not_graded(db_url: str, assignment: str, student: str, notebook: str, reason: str) -> None:
+    """No score for any autograded cell of ``notebook`` (the grading machinery failed, or grading is
+    under way): the cells need grading, the comment says why. A fault of the grader is never a zero."""
+    with Gradebook(db_url) as gb:
+        try:
+            submitted = gb.find_submission_notebook(notebook, assignment, student)
+        except MissingEntry:
+            return
+        for grade in submitted.grades:
+            if grade.cell.cell_type == "code":
+                grade.auto_score = None
+                grade.needs_manual_grade = True
+        for comment in submitted.comments:
+            comment.auto_comment = f"[not graded] {reason}"
+        gb.db.commit()
+
+
 def notebook_scores(db_url: str, assignment: str, student: str) -> dict[str, dict[str, tuple[float, float]]]:
     """notebook -> grade_id -> (score, max_score) from the gradebook."""
     out: dict[str, dict[str, tuple[float, float]]] = {}

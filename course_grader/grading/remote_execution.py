@@ -3,9 +3,12 @@
 The executor *is* nbgrader's ``Execute`` preprocessor (same config: timeout, kernel,
 extra arguments, allow_errors, error_on_timeout...), only its kernel manager starts the kernel
 in a :class:`~.sandbox.Sandbox` and a watchdog enforces the CPU, wall-clock and output limits.
-Whatever happens -- timeout, kernel death, limit hit, sandbox failure -- the task returns a
+Whatever the student's code does -- timeout, kernel death, limit hit -- the task returns a
 notebook in which every cell that did not run to completion carries an error output that
-says why, so nbgrader scores it 0 (fail closed) and the student reads the reason.
+says why, so nbgrader scores it 0 (fail closed) and the student reads the reason. A failure
+before any student code ran (bubblewrap missing or failing, a kernel that cannot start or dies
+in the instructor's set-up) is the grading machinery's: the task returns no notebook but
+``infrastructure``, the reason, and the caller must not store a grade.
 """
 from __future__ import annotations
 
@@ -60,6 +63,7 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
     from nbgrader.preprocessors import Execute
 
     from .checked_execute import GradeOutsideKernel
+    from .grader_checks import is_instructor_cell
 
     class SandboxedExecute(GradeOutsideKernel, Execute):
         """nbgrader's Execute, with the kernel in the sandbox, limits watched, test cells judged outside."""
@@ -74,6 +78,7 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
             self.cell_started = self.cell_cpu_start = 0.0
             self.notebook_started = time.monotonic()
             self.stop_reason: str | None = None
+            self.student_code_started = False
             self.output_bytes = 0
             self.cut_cells: set[int] = set()
             self._interrupted = False
@@ -87,6 +92,8 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
                 watchdog.join(timeout=5)
 
         def preprocess_cell(self, cell, resources, index):
+            if cell.cell_type == "code" and not is_instructor_cell(cell):
+                self.student_code_started = True
             if cell.cell_type == "code":
                 self.cell_cpu_start = self._cpu()
                 self.cell_started = time.monotonic()
@@ -177,12 +184,17 @@ def _write_tree(files: dict[str, bytes], target: Path) -> None:
 
 def execute_notebook(nb_name: str, files: dict[str, bytes], execute_config: dict, limits: Limits,
                      data_cache: str | None = None) -> dict[str, Any]:
-    """Execute ``files[nb_name]`` in a fresh sandbox whose home holds ``files``."""
+    """Execute ``files[nb_name]`` in a fresh sandbox whose home holds ``files``.
+
+    Returns ``{"nb", "problems", "seconds"}``, or ``{"infrastructure": reason, "seconds"}`` when
+    the machinery failed before any student code ran.
+    """
     started = time.monotonic()
     nb = nbformat.reads(files[nb_name].decode("utf-8"), as_version=4)
     problems: list[str] = []
     lease = UidLease()
     work = Path(tempfile.mkdtemp(prefix="course-grade-"))
+    executor = None
     try:
         check_tools()
         work.chmod(0o755)
@@ -196,6 +208,8 @@ def execute_notebook(nb_name: str, files: dict[str, bytes], execute_config: dict
         try:
             executor.preprocess(nb, {"metadata": {"path": str(work / "submission")}})
         except Exception as exc:  # kernel death, limit, sandbox failure: fail closed
+            if not executor.student_code_started:
+                raise
             reason = executor.stop_reason or _describe(exc, executor)
             mark_failure(nb, executor.current_index, reason)
             problems.append(reason)
@@ -205,14 +219,19 @@ def execute_notebook(nb_name: str, files: dict[str, bytes], execute_config: dict
         if executor.cut_cells:
             problems.append(f"output cut at {limits.output_bytes} bytes in "
                             + ", ".join(cell_label(nb.cells[i], i) for i in sorted(executor.cut_cells)))
-    except Exception as exc:
-        reason = f"the notebook could not be executed: {type(exc).__name__}: {exc}"
-        mark_failure(nb, None, reason)
-        problems.append(reason)
+    except Exception as exc:  # before any student code ran: the grading machinery failed
+        return {"infrastructure": infrastructure_reason(exc, executor), "seconds": time.monotonic() - started}
     finally:
         lease.close()
         shutil.rmtree(work, ignore_errors=True)
     return {"nb": nbformat.writes(nb), "problems": problems, "seconds": time.monotonic() - started}
+
+
+def infrastructure_reason(exc: BaseException, executor=None) -> str:
+    where = ""
+    if executor is not None and getattr(executor, "current_index", None) is not None:
+        where = f" in the instructor's {executor._label()}"
+    return f"the sandboxed kernel could not run{where}: {type(exc).__name__}: {str(exc)[:300]}"
 
 
 def _describe(exc: Exception, executor) -> str:

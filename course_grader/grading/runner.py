@@ -19,6 +19,10 @@ from .remote_execution import LIMIT_ENAME, NOT_RUN_ENAME, execute_submission, ma
 from .state import GradingState, _files, grader_fingerprint, tree_hash
 
 INTERRUPTED = "grading did not finish (interrupted or still running); run `course grade` again"
+#: A submission whose sandbox failed before any student code ran is tried this many times more.
+RETRIES = 2
+#: The same machinery failure for this share of the class (and at least 3 submissions) stops the run.
+STOP_SHARE = 1 / 3
 
 
 @dataclass
@@ -28,15 +32,24 @@ class GradeRun:
     assignment: str
     graded: list[str] = field(default_factory=list)
     failed: dict[str, list[str]] = field(default_factory=dict)  # student -> problems (still scored, 0 where fair)
+    not_graded: dict[str, list[str]] = field(default_factory=dict)  # student -> machinery failures (no score)
+    stopped: str | None = None  # why the run stopped early
     skipped: list[str] = field(default_factory=list)  # unchanged since the last run
     seconds: float = 0.0
     outputs: dict[str, Path] = field(default_factory=dict)
 
     def summary(self) -> str:
         lines = [f"{self.assignment}: {len(self.graded)} graded ({len(self.failed)} with problems), "
-                 f"{len(self.skipped)} unchanged, {self.seconds:.1f} s"]
+                 f"{len(self.not_graded)} NOT graded, {len(self.skipped)} unchanged, {self.seconds:.1f} s"]
         for student, problems in sorted(self.failed.items()):
             lines.append(f"  {student}: " + "; ".join(problems))
+        for student, reasons in sorted(self.not_graded.items()):
+            lines.append(f"  NOT GRADED {student}: " + "; ".join(reasons))
+        if self.stopped:
+            lines.append(f"  stopped early: {self.stopped}")
+        if self.not_graded:
+            lines.append("  no score was stored for the submissions not graded: fix the cause, then run "
+                         "`course grade` again (it grades only what is missing)")
         for name, path in self.outputs.items():
             lines.append(f"  {name}: {path}")
         return "\n".join(lines)
@@ -168,12 +181,21 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
     sanitized_names: dict[str, list[str]] = {}
 
     def finish(student: str, result: dict) -> None:
-        executed = {name: r["nb"] for name, r in result.get("notebooks", {}).items()}
+        results = result.get("notebooks", {})
+        executed = {name: r["nb"] for name, r in results.items() if "nb" in r}
+        machinery = {name: r["infrastructure"] for name, r in results.items() if "infrastructure" in r}
         problems: list[str] = []
         comments: dict[str, dict[str, str]] = {}
         if executed:
             steps.score(app, student, executed)
-        for name, r in result.get("notebooks", {}).items():
+        for name, reason in machinery.items():
+            steps.mark_not_graded(db_url, assignment, student, name, reason)
+            comments[name] = {"*": f"not graded: {reason}"}
+        if machinery:
+            run.not_graded[student] = [f"{name}: {reason}" for name, reason in machinery.items()]
+        for name, r in results.items():
+            if "nb" not in r:
+                continue
             problems += r.get("problems", [])
             comments[name] = problems_by_cell(r["nb"])
             problems += [f"{cell}: {why}" for cell, why in comments[name].items()
@@ -185,9 +207,11 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
             steps.fail_closed(db_url, assignment, student, name, reason)
         if problems:
             run.failed[student] = problems
-        run.graded.append(student)
+        if not machinery:
+            run.graded.append(student)
+        status = "not graded" if machinery else "failed" if problems else "graded"
         state.record(student, submission=hashes[student], grader=fingerprint,
-                     status="failed" if problems else "graded", problems=problems, comments=comments,
+                     status=status, problems=problems + run.not_graded.get(student, []), comments=comments,
                      seconds=round(sum(r.get("seconds", 0) for r in result.get("notebooks", {}).values()), 2),
                      host=result.get("host"))
         bar.update(1)
@@ -198,6 +222,16 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
         in_flight: dict[str, str] = {}  # future key -> student
         max_in_flight = 2 * max(1, len(cluster.client.scheduler_info().get("workers", {})) if cluster else 1)
 
+        payloads: dict[str, dict] = {}
+        attempts: dict[str, int] = {}
+        machinery_failures: dict[str, set[str]] = {}  # reason -> students
+
+        def submit(student: str) -> None:
+            future = cluster.client.submit(execute_submission, payloads[student], pure=False,
+                                           key=f"grade-{assignment}-{student}-{uuid.uuid4().hex[:8]}")
+            in_flight[future.key] = student
+            futures.add(future)
+
         def drain(keep: int) -> None:
             """Score results as they arrive; wait until at most ``keep`` submissions are in flight."""
             while in_flight and (len(in_flight) > keep or futures.has_ready()):
@@ -205,8 +239,18 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
                 student = in_flight.pop(future.key)
                 if future.status != "finished" or not isinstance(result, dict):
                     reason = f"the grading worker failed: {result!r}"[:500]
-                    result = _failed_execution(root / app.coursedir.autograded_directory / student / assignment,
-                                               sanitized_names[student], reason)
+                    result = {"notebooks": {n: {"infrastructure": reason} for n in sanitized_names[student]}}
+                failures = [r["infrastructure"] for r in result.get("notebooks", {}).values() if "infrastructure" in r]
+                if failures and attempts.get(student, 0) < RETRIES and not run.stopped:
+                    attempts[student] = attempts.get(student, 0) + 1
+                    submit(student)  # the machinery's fault: try again
+                    continue
+                for reason in failures:
+                    machinery_failures.setdefault(reason, set()).add(student)
+                    count = len(machinery_failures[reason])
+                    if count >= 3 and count >= STOP_SHARE * len(pending) and not run.stopped:
+                        run.stopped = f"{count} submissions failed the same way: {reason}"
+                payloads.pop(student, None)
                 finish(student, result)
 
         for student in pending:
@@ -227,8 +271,12 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
             pre_failed[student] = reasons
             sanitized_names[student] = names
             autograded = root / app.coursedir.autograded_directory / student / assignment
-            for nb in names:  # fail closed until the result is in
-                steps.fail_closed(db_url, assignment, student, nb, INTERRUPTED)
+            for nb in names:  # no score until the result is in
+                steps.mark_not_graded(db_url, assignment, student, nb, INTERRUPTED)
+            if run.stopped:
+                finish(student, {"notebooks": {n: {"infrastructure": f"not tried, the run stopped: {run.stopped}"}
+                                               for n in names}})
+                continue
             if not names:
                 finish(student, {"notebooks": {}})
                 continue
@@ -238,12 +286,9 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
                 finish(student, _failed_execution(autograded, names, f"the submission folder is {size} bytes, "
                                                   f"more than the limit of {limits.payload_bytes}"))
                 continue
-            payload = {"student": student, "assignment": assignment, "notebooks": names, "files": files,
-                       "execute_config": config, "limits": limits.to_dict(), "data_cache": data_cache}
-            future = cluster.client.submit(execute_submission, payload, pure=False,
-                                           key=f"grade-{assignment}-{student}-{uuid.uuid4().hex[:8]}")
-            in_flight[future.key] = student
-            futures.add(future)
+            payloads[student] = {"student": student, "assignment": assignment, "notebooks": names, "files": files,
+                                 "execute_config": config, "limits": limits.to_dict(), "data_cache": data_cache}
+            submit(student)
             drain(max_in_flight - 1)
         drain(0)
     finally:

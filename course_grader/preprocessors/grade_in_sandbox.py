@@ -3,7 +3,9 @@
 With this preprocessor in place of ``Execute``, a plain ``nbgrader autograde`` executes each
 notebook in the same bubblewrap sandbox, under the same limits, and judges every test cell in
 the grader's process (:mod:`course_grader.grading.grader_checks`), exactly as ``course grade``
-does on its workers. Without bubblewrap it refuses to run student code.
+does on its workers. Without bubblewrap it refuses to run student code. When the machinery fails
+before any student code ran, it raises: nbgrader then stores no grade for the notebook, reports
+the error and exits non-zero (a grading fault is never a student's zero).
 """
 from __future__ import annotations
 
@@ -16,6 +18,10 @@ from ..grading.limits import Limits
 from ..grading.state import _files
 
 SECTIONS = ("Execute", "ExecutePreprocessor", "NotebookClient", "NbGraderPreprocessor")
+
+
+class GradingMachineryError(RuntimeError):
+    """The sandbox or kernel failed before any student code ran: no grade may be stored."""
 
 
 class GradeInSandbox(Execute):
@@ -40,6 +46,8 @@ class GradeInSandbox(Execute):
         config.setdefault("Execute", {})["timeout"] = int(limits.cell_wall_s or self.timeout or 30)
         cache = default_cache()
         result = execute_notebook(name, files, config, limits, str(cache) if cache.is_dir() else None)
+        if "infrastructure" in result:  # nbgrader then stores nothing for this notebook and exits non-zero
+            raise GradingMachineryError(f"{name} was NOT graded: {result['infrastructure']}")
         for problem in result["problems"]:
             self.log.warning("%s: %s", name, problem)
         resources.setdefault("course_problems", []).extend(result["problems"])

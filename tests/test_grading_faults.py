@@ -1,0 +1,58 @@
+"""A fault of the grading machinery is never a student's zero: a sandbox that cannot start makes
+`course grade` and `nbgrader autograde` store no score, say so, and exit non-zero."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+
+from course_grader import cli
+from course_grader.course import NbgraderError
+from course_grader.grading.runner import grade_assignment
+from test_course_grade import ASSIGNMENT, LIMITS, build_course
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed")]
+
+
+@pytest.fixture()
+def broken_bubblewrap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A `bwrap` first on PATH that fails the way a host without user namespaces does."""
+    folder = tmp_path / "fake-bin"
+    folder.mkdir()
+    fake = folder / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    path = f"{folder}:{os.environ['PATH']}"
+    monkeypatch.setenv("PATH", path)
+    return path
+
+
+def _auto_scores(db_url: str) -> dict[str, list]:
+    with Gradebook(db_url) as gb:
+        return {sub.student_id: [g.auto_score for nb in sub.notebooks for g in nb.grades]
+                for sub in gb.find_assignment(ASSIGNMENT).submissions}
+
+
+def test_course_grade_with_a_broken_sandbox_stores_no_score_and_exits_non_zero(tmp_path, broken_bubblewrap) -> None:
+    course = build_course(tmp_path / "course")
+    run = grade_assignment(course.root, ASSIGNMENT, workers=1, progress=False, limits=LIMITS)
+    students = sorted(p.name for p in (course.root / "submitted").iterdir())
+    assert sorted(run.not_graded) == students and not run.graded
+    assert run.stopped and "could not run" in run.stopped  # the same failure for the whole class: stop early
+    assert "NOT graded" in run.summary() and "run `course grade` again" in run.summary()
+    scores = _auto_scores(course.db_url)
+    assert scores and all(score is None for cells in scores.values() for score in cells), scores
+    # the command line says so with its exit status
+    assert cli.main(["grade", ASSIGNMENT, "--course", str(course.root)]) == 1
+
+
+def test_nbgrader_autograde_with_a_broken_sandbox_fails_and_stores_no_score(tmp_path, broken_bubblewrap) -> None:
+    course = build_course(tmp_path / "course")
+    with pytest.raises(NbgraderError) as failure:
+        course.autograde(ASSIGNMENT, env={"PATH": broken_bubblewrap})
+    assert "NOT graded" in str(failure.value) or "could not run" in str(failure.value)
+    scores = _auto_scores(course.db_url)
+    assert all(score is None for cells in scores.values() for score in cells), scores
