@@ -96,7 +96,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     run = grade_assignment(args.course or course_root(), args.assignment, students=args.students,
-                           workers=args.workers, scheduler=args.scheduler, force=args.force, device=args.device)
+                           workers=args.workers, scheduler=args.scheduler, force=args.force, device=args.device,
+                           preflight=not args.skip_preflight)
     print(run.summary())
     return 1 if run.not_graded or run.stopped else 0
 
@@ -148,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="what student kernels see: the GPU (cuda), the CPU, or the measured faster (auto); "
                             "default c.CourseGrade.device")
     grade.add_argument("--course", type=Path, help="course directory (default: this repository)")
+    grade.add_argument("--skip-preflight", action="store_true",
+                       help="do not first run the reference solution in the sandbox (it must get full marks)")
     grade.set_defaults(func=cmd_grade)
 
     exam = sub.add_parser("exam", help="the Week-1 exam: a student's variant and solution, lateness, difficulty")

@@ -41,8 +41,14 @@ def test_course_grade_with_a_broken_sandbox_stores_no_score_and_exits_non_zero(t
     run = grade_assignment(course.root, ASSIGNMENT, workers=1, progress=False, limits=LIMITS)
     students = sorted(p.name for p in (course.root / "submitted").iterdir())
     assert sorted(run.not_graded) == students and not run.graded
-    assert run.stopped and "could not run" in run.stopped  # the same failure for the whole class: stop early
+    assert run.stopped.startswith("pre-flight failed") and "could not run" in run.stopped, run.stopped
     assert "NOT graded" in run.summary() and "run `course grade` again" in run.summary()
+    scores = _auto_scores(course.db_url)
+    assert all(score is None for cells in scores.values() for score in cells), scores
+    # without the pre-flight, every submission fails the same way: retried, then the run stops early
+    run = grade_assignment(course.root, ASSIGNMENT, workers=1, progress=False, limits=LIMITS, preflight=False)
+    assert sorted(run.not_graded) == students and not run.graded
+    assert run.stopped and "submissions failed the same way" in run.stopped and "could not run" in run.stopped
     scores = _auto_scores(course.db_url)
     assert scores and all(score is None for cells in scores.values() for score in cells), scores
     # the command line says so with its exit status
@@ -56,3 +62,18 @@ def test_nbgrader_autograde_with_a_broken_sandbox_fails_and_stores_no_score(tmp_
     assert "NOT graded" in str(failure.value) or "could not run" in str(failure.value)
     scores = _auto_scores(course.db_url)
     assert all(score is None for cells in scores.values() for score in cells), scores
+
+
+def test_a_reference_solution_that_loses_points_stops_the_run_before_the_gradebook(tmp_path) -> None:
+    import json
+
+    course = build_course(tmp_path / "course")
+    source = course.root / "source" / ASSIGNMENT / "demo.ipynb"
+    nb = json.loads(source.read_text())
+    for cell in nb["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "sig":
+            cell["source"] = "def f(x):\n    return x - 1\n"
+    source.write_text(json.dumps(nb))
+    run = grade_assignment(course.root, ASSIGNMENT, workers=1, progress=False, limits=LIMITS)
+    assert run.stopped.startswith("pre-flight failed") and "test_sig" in run.stopped, run.stopped
+    assert not run.graded and _auto_scores(course.db_url) == {}

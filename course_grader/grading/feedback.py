@@ -34,7 +34,7 @@ def run_generate_feedback(root: Path, assignment: str) -> bool:
 
     with course_root_env(root):
         app = GenerateFeedbackApp()
-        app.initialize([assignment, f"--CourseDirectory.root={root}", "--force", "--log-level=CRITICAL"],
+        app.initialize([assignment, f"--CourseDirectory.root={root}", "--force", "--log-level=ERROR"],
                        root=str(root))
         app.coursedir.assignment_id = assignment
         converter = GenerateFeedback(coursedir=app.coursedir, parent=app)

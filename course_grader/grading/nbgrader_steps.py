@@ -30,9 +30,15 @@ def load_app(root: Path, assignment: str) -> AutogradeApp:
     """nbgrader's autograde application for ``root`` with the course's nbgrader_config.py loaded."""
     app = AutogradeApp()
     app.initialize([assignment, f"--CourseDirectory.root={root}", "--Autograde.create_student=True",
-                    "--log-level=CRITICAL"], root=str(root))
+                    "--log-level=WARN"], root=str(root))
+    for handler in app.log.handlers:  # nbgrader's errors reach the instructor; its warnings are collected
+        handler.setLevel(logging.ERROR)
     app.coursedir.assignment_id = assignment
     return app
+
+
+class ScoringFailed(RuntimeError):
+    """nbgrader could not score an executed notebook (a fault of the grading set-up, not of the student)."""
 
 
 class _Collect(logging.Handler):
@@ -152,7 +158,10 @@ def score(app: AutogradeApp, student: str, executed: dict[str, str]) -> list[str
     converter = ScoreExecuted(coursedir=app.coursedir, parent=app)
     converter.executed = executed
     with collect_warnings(app) as messages:
-        converter.start()
+        try:
+            converter.start()
+        except NbGraderException as exc:
+            raise ScoringFailed("; ".join(messages[-3:]) or str(exc)) from None
     return messages
 
 

@@ -121,10 +121,35 @@ class _Cluster:
             self.cluster.close()
 
 
+def preflight_problem(result: dict, names: list[str]) -> str | None:
+    """Why the reference run did not get full marks (None when it did)."""
+    from .grader_checks import is_test_cell
+
+    for name in names:
+        r = result.get("notebooks", {}).get(name)
+        if r is None:
+            return f"{name}.ipynb is not in source/"
+        if "infrastructure" in r:
+            return r["infrastructure"]
+        nb = nbformat.reads(r["nb"], as_version=4)
+        lost = [f"{cell.metadata['nbgrader']['grade_id']} ({out.get('evalue') or out.get('ename')})"
+                for cell in nb.cells if is_test_cell(cell)
+                for out in cell.get("outputs", [])[:1] if out.get("output_type") == "error"]
+        if lost or r.get("problems"):
+            return (f"the reference solution of {name}.ipynb does not get full marks in the sandbox: "
+                    + "; ".join(lost[:3] + r.get("problems", [])[:2]))
+    return None
+
+
 def grade_assignment(root: Path | str, assignment: str, students: str = "*", workers: int | None = None,
                      scheduler: str | None = None, force: bool = False, progress: bool = True,
-                     export: bool = True, limits: Limits | None = None, device: str | None = None) -> GradeRun:
-    """Grade every submission of ``assignment``; ``device`` (auto/cpu/cuda) overrides ``c.CourseGrade.device``."""
+                     export: bool = True, limits: Limits | None = None, device: str | None = None,
+                     preflight: bool = True) -> GradeRun:
+    """Grade every submission of ``assignment``; ``device`` (auto/cpu/cuda) overrides ``c.CourseGrade.device``.
+
+    ``preflight``: first run the reference solution (``source/``) in the students' sandbox on the
+    cluster; unless it gets full marks, nothing is graded and the run says why (``run.stopped``).
+    """
     import warnings
 
     from sqlalchemy.exc import SAWarning
@@ -134,11 +159,11 @@ def grade_assignment(root: Path | str, assignment: str, students: str = "*", wor
     root = Path(root).resolve()
     with steps.course_root_env(root), assignment_lock(root, assignment):
         return _grade(root, assignment, students, workers, scheduler, force, progress, export, limits, device,
-                      started)
+                      started, preflight)
 
 
 def _grade(root, assignment, students, workers, scheduler, force, progress, export, limits, device,
-           started) -> GradeRun:
+           started, preflight) -> GradeRun:
     from distributed import as_completed
     from tqdm import tqdm
 
@@ -187,7 +212,12 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
         problems: list[str] = []
         comments: dict[str, dict[str, str]] = {}
         if executed:
-            steps.score(app, student, executed)
+            try:
+                steps.score(app, student, executed)
+            except steps.ScoringFailed as exc:
+                machinery.update({name: f"nbgrader could not score it: {exc}" for name in executed})
+                executed = {}
+                results = {name: {"infrastructure": machinery[name]} for name in results}
         for name, reason in machinery.items():
             steps.mark_not_graded(db_url, assignment, student, name, reason)
             comments[name] = {"*": f"not graded: {reason}"}
@@ -220,6 +250,18 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
     try:
         futures = as_completed([], with_results=True, raise_errors=False) if cluster else None
         in_flight: dict[str, str] = {}  # future key -> student
+        source = root / "source" / assignment
+        if cluster is not None and preflight and source.is_dir():
+            reference = {"student": "(pre-flight)", "assignment": assignment, "notebooks": expected,
+                         "files": {str(p.relative_to(source)): p.read_bytes() for p in _files(source)},
+                         "execute_config": config, "limits": limits.to_dict(), "data_cache": data_cache}
+            result = cluster.client.submit(execute_submission, reference, pure=False,
+                                           key=f"preflight-{assignment}-{uuid.uuid4().hex[:8]}").result()
+            problem = preflight_problem(result, expected)
+            if problem:
+                run.stopped = f"pre-flight failed, nothing was graded: {problem}"
+                run.not_graded = {s: [run.stopped] for s in pending}
+                pending = []
         max_in_flight = 2 * max(1, len(cluster.client.scheduler_info().get("workers", {})) if cluster else 1)
 
         payloads: dict[str, dict] = {}
