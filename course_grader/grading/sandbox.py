@@ -73,11 +73,15 @@ class UidLease:
             self._fd = None
 
 
-def _runtime_paths() -> list[str]:
-    """Read-only folders the kernel needs outside /usr: the venv, the base Python, course_utils."""
+def _course_utils_dir() -> Path:
     import course_utils
 
-    paths = {sys.prefix, sys.base_prefix, str(Path(course_utils.__file__).resolve().parent)}
+    return Path(course_utils.__file__).resolve().parent
+
+
+def _runtime_paths() -> list[str]:
+    """Read-only folders the kernel needs outside /usr: the venv, the base Python, course_utils."""
+    paths = {sys.prefix, sys.base_prefix, str(_course_utils_dir())}
     return sorted(p for p in paths if p and not p.startswith("/usr/") and Path(p).exists())
 
 
@@ -123,6 +127,8 @@ class Sandbox:
             "COURSE_DATA_CACHE": DATA,
             "COURSE_DATA_MIRROR": "/nonexistent",
             "JPY_SESSION_NAME": "",
+            # the kernel imports exactly the course_utils bound into the sandbox (the grader's own copy)
+            "PYTHONPATH": str(_course_utils_dir().parent),
         })
         env.setdefault("LANG", "C.UTF-8")
         env.update(sandbox_settings(self.limits.device, self.limits.gpu_memory_fraction)[1])
