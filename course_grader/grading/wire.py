@@ -252,6 +252,8 @@ def _call(op: dict) -> dict:
     fn = _refs()[op["ref"]]
     args = [decode(a, _kernel_make) for a in op.get("args", [])]
     kwargs = {k: decode(v, _kernel_make) for k, v in op.get("kwargs", {}).items()}
+    if op.get("grad") is not None:  # differentiate with respect to this argument
+        args[op["grad"]] = args[op["grad"]].detach().clone().requires_grad_(True)
     np = sys.modules.get("numpy")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
