@@ -82,7 +82,11 @@ def _course_utils_dir() -> Path:
 def _runtime_paths() -> list[str]:
     """Read-only folders the kernel needs outside /usr: the venv, the base Python, course_utils."""
     paths = {sys.prefix, sys.base_prefix, str(_course_utils_dir())}
-    return sorted(p for p in paths if p and not p.startswith("/usr/") and Path(p).exists())
+    # package folders outside the environment (a .pth-linked or user site-packages): bound too, so the
+    # kernel imports what the grader imports; never a checkout's root (only course_utils of it)
+    paths |= {p for p in sys.path if Path(p).name in ("site-packages", "dist-packages") and Path(p).is_dir()}
+    paths = {p for p in paths if p and not p.startswith("/usr/") and Path(p).exists()}
+    return sorted(p for p in paths if not any(Path(q) in Path(p).parents for q in paths))  # outermost only
 
 
 def _hidden_paths(bound: list[str]) -> list[str]:
