@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from test_course_grade import ASSIGNMENT, build_course
+from test_course_grade import ASSIGNMENT, SOLVED, build_course, submit_code
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 USER = "nobody"
@@ -46,6 +46,9 @@ def test_an_ordinary_user_grades_a_class(tmp_path: Path) -> None:
     try:
         work.chmod(0o755)
         course = build_course(work / "course")
+        # a fork bomb: capped per sandbox (the user namespace's process count), not per instructor
+        submit_code(course, "forker", SOLVED, extra="import os\nfor i in range(10_000):\n    try:\n        os.fork()\n"
+                                                   "    except OSError:\n        break")
         home = work / "home"
         home.mkdir()
         # the user's own environment: the system Python, with the course environment's packages as a site dir
@@ -69,5 +72,7 @@ def test_an_ordinary_user_grades_a_class(tmp_path: Path) -> None:
         assert "NOT GRADED" not in done.stdout, output
         assert course.scores(ASSIGNMENT, "reference")["demo"] == {"test_sig": 2.0}, output
         assert course.scores(ASSIGNMENT, "wrong")["demo"] == {"test_sig": 0.0}, output
+        # the fork bomb ran into its sandbox's cap (os.fork raised), and its correct answer still counts
+        assert course.scores(ASSIGNMENT, "forker")["demo"] == {"test_sig": 2.0}, output
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -142,11 +142,12 @@ class Sandbox:
     def rlimit_args(self) -> list[str]:
         lim = self.limits
         cpu = int(lim.notebook_cpu_s) + 5  # the watchdog stops it first with a clear message
-        nproc = lim.processes
-        if self.uid is None:  # no uid of our own: the cap counts every process of this user
-            nproc += sum(1 for p in Path("/proc").iterdir() if p.name.isdigit())
+        # As root the sandbox has a uid of its own, so RLIMIT_NPROC counts its processes only. Unprivileged,
+        # the cap is set inside the sandbox's user namespace instead (see command()): the kernel counts
+        # processes per user namespace there, so it is the sandbox's cap, not the instructor's.
+        nproc = [f"--nproc={lim.processes}:{lim.processes}"] if self.uid is not None else []
         return [shutil.which("prlimit") or "prlimit", f"--cpu={cpu}:{cpu}", f"--as={lim.memory_bytes}:{lim.memory_bytes}",
-                f"--nproc={nproc}:{nproc}", f"--fsize={lim.file_bytes}:{lim.file_bytes}",
+                *nproc, f"--fsize={lim.file_bytes}:{lim.file_bytes}",
                 f"--nofile={lim.open_files}:{lim.open_files}", "--core=0:0", "--"]
 
     def bwrap_args(self) -> list[str]:
@@ -193,6 +194,9 @@ class Sandbox:
         if self.uid is not None:
             drop = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
                     "--inh-caps=-all", "--bounding-set=-all", "--"]
+        else:  # the process cap of this sandbox's user namespace
+            n = self.limits.processes
+            drop = ["/usr/bin/prlimit", f"--nproc={n}:{n}", "--"]
         copy_in = ["/bin/sh", "-c", f'cp -R {SUBMISSION}/. {HOME}/ 2>/dev/null; exec "$@"', "sh"]
         # bubblewrap itself starts from an empty environment: it is pid 1 of the sandbox, and a student
         # can read /proc/1/environ (the instructor's variables: database URLs, tokens).
