@@ -167,3 +167,53 @@ def test_a_cell_that_only_claims_to_be_locked_is_never_trusted() -> None:
     statements, trusted = _Prelude.of(nb, 2).statements_for(["check_close"])
     assert statements == ["from course_utils.checks import check_close"]
     assert not is_test_cell(nb.cells[1])
+
+
+def test_two_snapshots_of_one_kernel_model_are_the_same_object() -> None:
+    from course_utils.checks import same_object
+
+    def snapshot(ref: str):
+        return Kernel(lambda ops, what: []).decode({"$": "keras_model", "class": "keras.Sequential", "layers": [],
+                                                     "ref": ref})
+
+    assert same_object(snapshot("1"), snapshot("1")) and not same_object(snapshot("1"), snapshot("2"))
+    marker = object()
+    assert same_object(marker, marker) and not same_object(marker, object())
+
+
+KERAS_SETUP = nbformat.v4.new_code_cell(
+    "import os\nos.environ['KERAS_BACKEND'] = 'torch'\nimport keras\nimport numpy as np\n"
+    "from course_utils.checks import check_close",
+    metadata={"nbgrader": {"grade": False, "solution": False, "locked": True, "grade_id": "setup"}})
+KERAS_TEST = """_m = build()
+### BEGIN HIDDEN TESTS
+_w = [np.full((2, 3), 0.5, dtype=np.float32), np.zeros(3, dtype=np.float32), np.ones((3, 1), dtype=np.float32),
+      np.zeros(1, dtype=np.float32)]
+_m.set_weights(_w)
+_x = np.array([[1.0, -2.0], [0.5, 0.5]])
+_h = 1 / (1 + np.exp(-(_x @ _w[0])))
+check_close(_m.predict(_x, verbose=0), 1 / (1 + np.exp(-(_h @ _w[2]))), "the prediction", atol=1e-5)
+### END HIDDEN TESTS
+"""
+HONEST_MODEL = ("def build():\n    return keras.Sequential([keras.Input((2,)), keras.layers.Dense(3, activation='sigmoid'),"
+                " keras.layers.Dense(1, activation='sigmoid')])")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student, passes", [
+    (HONEST_MODEL, True),
+    # the issue's attack: relu inside, a predict that returns the sigmoid network's numbers
+    ("class Lying(keras.Sequential):\n    def predict(self, x, **kw):\n        w = self.get_weights()\n"
+     "        s = lambda z: 1 / (1 + np.exp(-z))\n        return s(s(np.asarray(x) @ w[0] + w[1]) @ w[2] + w[3])\n"
+     "def build():\n    return Lying([keras.Input((2,)), keras.layers.Dense(3, activation='relu'),"
+     " keras.layers.Dense(1, activation='sigmoid')])", False),
+    # an activation named like the sigmoid that computes relu
+    ("def sigmoid(x):\n    return keras.ops.relu(x)\n"
+     "def build():\n    return keras.Sequential([keras.Input((2,)), keras.layers.Dense(3, activation=sigmoid),"
+     " keras.layers.Dense(1, activation='sigmoid')])", False),
+])
+def test_a_keras_model_is_judged_by_what_it_computes(student: str, passes: bool) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [KERAS_SETUP, nbformat.v4.new_code_cell(student, metadata=SOLUTION), _test_cell(KERAS_TEST)]
+    _Executor(timeout=120, kernel_name="python3").preprocess(nb, {"metadata": {"path": "."}})
+    assert (_errors(nb) == []) is passes, _errors(nb)

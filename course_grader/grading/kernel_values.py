@@ -156,6 +156,26 @@ class ModelSnapshot:
         self.output_shape = kernel.decode(shape) if shape is not None else None
         self.optimizer = data.get("optimizer")
         self.loss = data.get("loss")
+        self.kernel_ref = data.get("ref")  # the same model in the kernel has the same ref
+        self.untrusted = self._check_probe(data, kernel)
+
+    def _check_probe(self, data: dict, kernel: "Kernel") -> str | None:
+        """Why the model's own outputs are not what its layers and weights compute (None: they are)."""
+        if data.get("probe_error"):
+            return f"the model cannot compute a prediction ({data['probe_error']})"
+        if "probe_x" not in data:
+            return None
+        x = kernel.decode(data["probe_x"])
+        try:
+            mine = self._forward(x)
+        except AssertionError as exc:
+            return str(exc)
+        for key, how in (("probe_predict", "model.predict"), ("probe_call", "calling the model")):
+            theirs = np.asarray(kernel.decode(data[key]), dtype=np.float64)
+            if theirs.shape != mine.shape or not np.allclose(theirs, mine, rtol=1e-3, atol=1e-4):
+                return (f"what {how} returns does not follow from the model's layers and weights: "
+                        "build it from Keras' own layers and do not change predict, call or get_weights")
+        return None
 
     def __repr__(self) -> str:
         return f"<Keras model {self.class_path.rsplit('.', 1)[-1]} with {len(self.layers)} layers>"
@@ -184,11 +204,17 @@ class ModelSnapshot:
     def count_params(self) -> int:
         return int(sum(w.size for w in self.get_weights()))
 
-    def predict(self, x, verbose: int = 0, batch_size: int | None = None) -> np.ndarray:
+    def _forward(self, x) -> np.ndarray:
         out = np.asarray(x, dtype=np.float64)
         for layer in self.layers:
             out = layer.apply(out)
         return out
+
+    def predict(self, x, verbose: int = 0, batch_size: int | None = None) -> np.ndarray:
+        """The model's output for ``x``, computed by the grader from the layers and weights."""
+        if self.untrusted:
+            raise AssertionError(self.untrusted)
+        return self._forward(x)
 
     def __call__(self, x):
         return self.predict(x)

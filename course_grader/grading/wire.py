@@ -104,13 +104,16 @@ def _encode_keras_model(model, budget: _Budget, depth: int) -> dict:
         layers.append({"class": _class_path(layer), "name": getattr(layer, "name", ""),
                        "activation": _activation_name(layer), "config": config,
                        "weights": [_encode_array(w, budget) for w in layer.get_weights()]})
+    key = str(id(model))
+    _refs()[key] = model  # held, so the id stays this model's: the grader can tell two models apart
     info = {"$": "keras_model", "class": _class_path(model), "layers": layers,
-            "built": bool(getattr(model, "built", False))}
+            "built": bool(getattr(model, "built", False)), "ref": key}
     for key in ("input_shape", "output_shape"):
         try:
             info[key] = encode(tuple(getattr(model, key)), budget, depth + 1)
         except Exception:
             info[key] = None
+    info.update(_probe_model(model, budget))
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None:
         try:
@@ -122,6 +125,25 @@ def _encode_keras_model(model, budget: _Budget, depth: int) -> dict:
     info["loss"] = loss if isinstance(loss, str) else (getattr(loss, "__name__", None) or
                                                       (type(loss).__name__ if loss is not None else None))
     return info
+
+
+def _probe_model(model, budget: _Budget) -> dict:
+    """What the model computes on a fixed input, through ``predict`` and through calling it: the
+    grader recomputes both from the reported layers and weights and rejects a model they do not explain."""
+    np = _np()
+    try:
+        shape = tuple(model.input_shape)
+        if not getattr(model, "built", False) or len(shape) != 2 or not shape[1]:
+            return {}
+        x = np.random.default_rng(20250506).normal(0.0, 1.5, size=(5, int(shape[1]))).astype("float32")
+        predicted = np.asarray(model.predict(x, verbose=0))
+        called = model(x, training=False)
+        keras = sys.modules.get("keras")
+        called = keras.ops.convert_to_numpy(called) if keras is not None else np.asarray(called)
+        return {"probe_x": _encode_array(x, budget), "probe_predict": _encode_array(predicted, budget),
+                "probe_call": _encode_array(called, budget)}
+    except Exception as exc:  # noqa: BLE001 - a model that cannot be probed says so
+        return {"probe_error": f"{type(exc).__name__}: {str(exc)[:200]}"}
 
 
 def encode(value, budget: _Budget | None = None, depth: int = 0):
