@@ -170,15 +170,26 @@ def assignment_notebooks(db_url: str, assignment: str) -> list[str]:
         return sorted(nb.name for nb in gb.find_assignment(assignment).notebooks)
 
 
+@contextmanager
+def _submitted_notebook(db_url: str, assignment: str, student: str, notebook: str) -> Iterator[object | None]:
+    """The gradebook's record of one submitted notebook (None when there is none), committed afterwards."""
+    with Gradebook(db_url) as gb:
+        try:
+            submitted = gb.find_submission_notebook(notebook, assignment, student)
+        except MissingEntry:
+            yield None
+            return
+        yield submitted
+        gb.db.commit()
+
+
 def fail_closed(db_url: str, assignment: str, student: str, notebook: str, reason: str | None,
                 comments: dict[str, str] | None = None) -> None:
     """Zero every autograded cell of ``notebook`` that has no score (or all of them, with ``reason``)
     and write the reasons into the solution-cell comments the instructor and student read."""
     comments = dict(comments or {})
-    with Gradebook(db_url) as gb:
-        try:
-            submitted = gb.find_submission_notebook(notebook, assignment, student)
-        except MissingEntry:
+    with _submitted_notebook(db_url, assignment, student, notebook) as submitted:
+        if submitted is None:
             return
         for grade in submitted.grades:
             if reason is not None or (grade.auto_score is None and grade.manual_score is None
@@ -191,16 +202,13 @@ def fail_closed(db_url: str, assignment: str, student: str, notebook: str, reaso
             for comment in submitted.comments:
                 previous = comment.auto_comment if reason is None else None
                 comment.auto_comment = "\n".join(filter(None, [previous, text]))
-        gb.db.commit()
 
 
 def mark_not_graded(db_url: str, assignment: str, student: str, notebook: str, reason: str) -> None:
     """No score for any autograded cell of ``notebook`` (the grading machinery failed, or grading is
     under way): the cells need grading, the comment says why. A fault of the grader is never a zero."""
-    with Gradebook(db_url) as gb:
-        try:
-            submitted = gb.find_submission_notebook(notebook, assignment, student)
-        except MissingEntry:
+    with _submitted_notebook(db_url, assignment, student, notebook) as submitted:
+        if submitted is None:
             return
         for grade in submitted.grades:
             if grade.cell.cell_type == "code":
@@ -208,7 +216,6 @@ def mark_not_graded(db_url: str, assignment: str, student: str, notebook: str, r
                 grade.needs_manual_grade = True
         for comment in submitted.comments:
             comment.auto_comment = f"[not graded] {reason}"
-        gb.db.commit()
 
 
 def notebook_scores(db_url: str, assignment: str, student: str) -> dict[str, dict[str, tuple[float, float]]]:
