@@ -130,6 +130,10 @@ class LayerSnapshot:
             return x
         if self.class_name == "Flatten":
             return x.reshape(len(x), -1)
+        if self.class_name == "ReLU" and not any(self.config.get(k) for k in ("max_value", "negative_slope", "threshold")):
+            return np.maximum(x, 0.0)
+        if self.class_name == "Softmax":
+            return ACTIVATIONS["softmax"](x)
         if self.class_name == "Dense":
             kernel = self.weights[0].astype(np.float64)
             x = x @ kernel + (self.weights[1].astype(np.float64) if len(self.weights) > 1 else 0.0)
@@ -172,7 +176,7 @@ class ModelSnapshot:
             return str(exc)
         for key, how in (("probe_predict", "model.predict"), ("probe_call", "calling the model")):
             theirs = np.asarray(kernel.decode(data[key]), dtype=np.float64)
-            if theirs.shape != mine.shape or not np.allclose(theirs, mine, rtol=1e-3, atol=1e-4):
+            if theirs.shape != mine.shape or not np.allclose(theirs, mine, rtol=1e-3, atol=1e-4, equal_nan=True):
                 return (f"what {how} returns does not follow from the model's layers and weights: "
                         "build it from Keras' own layers and do not change predict, call or get_weights")
         return None
