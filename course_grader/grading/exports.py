@@ -85,12 +85,11 @@ def cell_rows(db_url: str, assignment: str, state: GradingState, root: Path | No
 
 def review_flags(db_url: str, assignment: str, root: Path) -> dict[str, list[str]]:
     """student -> what the static audit noticed in their code (for review; grades are not affected)."""
-    from ..preprocessors.audit_student_code import findings
+    from ..preprocessors.audit_student_code import findings, locked_sources
 
     flags: dict[str, list[str]] = {}
     with Gradebook(db_url) as gb:
-        trusted = {nb.name: {c.name: c.source for c in nb.source_cells if c.locked}
-                   for nb in gb.find_assignment(assignment).notebooks}
+        trusted = {nb.name: locked_sources(nb) for nb in gb.find_assignment(assignment).notebooks}
         students = sorted(s.student_id for s in gb.find_assignment(assignment).submissions)
     for student in students:
         for name, locked in sorted(trusted.items()):

@@ -70,10 +70,18 @@ def course_limits(app) -> Limits:
     return Limits.from_mapping(values).with_cell_wall(timeout)
 
 
-def execute_config(app) -> dict:
-    """The config sections nbgrader's Execute preprocessor reads, shipped to the workers."""
-    return {k: dict(app.config[k]) for k in ("Execute", "ExecutePreprocessor", "NotebookClient", "NbGraderPreprocessor")
-            if k in app.config}
+def execute_config(config) -> dict:
+    """The sections of an nbgrader ``config`` that its Execute preprocessor reads, shipped to the workers."""
+    return {k: dict(config[k]) for k in ("Execute", "ExecutePreprocessor", "NotebookClient", "NbGraderPreprocessor")
+            if k in config}
+
+
+def shared_data_cache() -> str | None:
+    """The verified data cache the sandboxes mount read-only (None when there is none)."""
+    from course_utils.paths import default_cache
+
+    cache = default_cache()
+    return str(cache) if cache.is_dir() else None
 
 
 def problems_by_cell(nb_json: str) -> dict[str, str]:
@@ -179,11 +187,9 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
     # the GPU memory share follows the worker count only on the GPU (on the CPU it must not force regrades)
     share = memory_fraction(workers or os.cpu_count() or 1) if chosen == "cuda" else Limits.gpu_memory_fraction
     limits = limits.with_device(chosen, share)
-    config = execute_config(app)
+    config = execute_config(app.config)
     config.setdefault("Execute", {})["timeout"] = int(limits.cell_wall_s)  # one per-cell wall-clock limit
-    from course_utils.paths import default_cache
-
-    data_cache = str(default_cache()) if default_cache().is_dir() else None
+    data_cache = shared_data_cache()
     state = GradingState.for_assignment(root, assignment)
     fingerprint = grader_fingerprint(root, assignment, limits.to_dict())
     run = GradeRun(assignment)

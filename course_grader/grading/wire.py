@@ -10,6 +10,7 @@ checked there; nothing of the grader (expected values, checks) ever reaches the 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import sys
 
@@ -331,10 +332,15 @@ def serve(user_ns: dict, request: str) -> str:
     return base64.b64encode(json.dumps(answers, allow_nan=False).encode()).decode()
 
 
+@functools.lru_cache(maxsize=1)
+def _own_source() -> str:
+    with open(__file__, encoding="utf-8") as handle:
+        return handle.read()
+
+
 def kernel_expression(request: str) -> str:
     """A ``user_expressions`` entry that runs :func:`serve` in the kernel without touching its namespace."""
-    with open(__file__, encoding="utf-8") as handle:
-        source = handle.read()
+    source = _own_source()
     return ("(lambda b, ns: (b.exec(b.compile(%r, '<course-grader>', 'exec'), ns), "
             "ns['serve'](b.globals(), %r))[1])(__import__('builtins'), {'__name__': '_course_grader_wire'})"
             % (source, request))

@@ -9,6 +9,11 @@ from traitlets import Bool
 from .. import audit as integrity
 from .. import notebooks
 
+def locked_sources(notebook) -> dict[str, str]:
+    """grade_id -> source of every locked cell of a gradebook notebook (nbgrader's ``Notebook``)."""
+    return {cell.name: cell.source for cell in notebook.source_cells if cell.locked}
+
+
 def trusted_sources(resources: dict) -> dict[str, str]:
     """grade_id -> source of every locked cell recorded in the gradebook for this notebook."""
     info = resources["nbgrader"]
@@ -17,7 +22,7 @@ def trusted_sources(resources: dict) -> dict[str, str]:
             notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
         except MissingEntry:
             return {}
-        return {cell.name: cell.source for cell in notebook.source_cells if cell.locked}
+        return locked_sources(notebook)
 
 
 def student_cells(nb: NotebookNode, trusted: dict[str, str]) -> list[tuple[int, NotebookNode]]:

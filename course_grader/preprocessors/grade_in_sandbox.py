@@ -17,8 +17,6 @@ from nbgrader.preprocessors import Execute
 from ..grading.limits import Limits
 from ..grading.state import _files
 
-SECTIONS = ("Execute", "ExecutePreprocessor", "NotebookClient", "NbGraderPreprocessor")
-
 
 class GradingMachineryError(RuntimeError):
     """The sandbox or kernel failed before any student code ran: no grade may be stored."""
@@ -28,10 +26,9 @@ class GradeInSandbox(Execute):
     """nbgrader's ``Execute`` replaced by the course's sandboxed executor (same config, same limits)."""
 
     def preprocess(self, nb, resources=None, km=None):
-        from course_utils.paths import default_cache
-
         from ..grading.device import resolve as resolve_device
         from ..grading.remote_execution import execute_notebook
+        from ..grading.runner import execute_config, shared_data_cache
 
         resources = resources if resources is not None else {}
         folder = Path(resources.get("metadata", {}).get("path") or ".")
@@ -42,10 +39,9 @@ class GradeInSandbox(Execute):
         assignment = resources.get("nbgrader", {}).get("assignment", "")
         device = resolve_device(limits.device, Path(self.config.get("CourseDirectory", {}).get("root", ".")), assignment)
         limits = limits.with_device(device, limits.gpu_memory_fraction)
-        config = {k: dict(self.config[k]) for k in SECTIONS if k in self.config}
+        config = execute_config(self.config)
         config.setdefault("Execute", {})["timeout"] = int(limits.cell_wall_s or self.timeout or 30)
-        cache = default_cache()
-        result = execute_notebook(name, files, config, limits, str(cache) if cache.is_dir() else None)
+        result = execute_notebook(name, files, config, limits, shared_data_cache())
         if "infrastructure" in result:  # nbgrader then stores nothing for this notebook and exits non-zero
             raise GradingMachineryError(f"{name} was NOT graded: {result['infrastructure']}")
         for problem in result["problems"]:
