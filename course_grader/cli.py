@@ -105,6 +105,27 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 1 if run.not_graded or run.stopped else 0
 
 
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from .grading import cgroups, sandbox_check
+
+    if args.sandbox_command == "delegate":
+        import os
+
+        if os.geteuid() != 0:
+            print("error: only root can delegate cgroups (run it with sudo)", file=sys.stderr)
+            return 2
+        for path in cgroups.delegate(args.user):
+            print(f"delegated {path} to {args.user}")
+        return 0
+    guarantees = sandbox_check.check()
+    print(sandbox_check.report(guarantees))
+    if not all(g.held for g in guarantees):
+        print("\n`course grade` refuses to run where a guarantee is missing, unless nbgrader_config.py sets "
+              "c.CourseGrade.allow_weaker_sandbox = True", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_exam(args: argparse.Namespace) -> int:
     from .exam.preview import preview_text
     from .exam.report import report_text
@@ -155,6 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--skip-preflight", action="store_true",
                        help="do not first run the reference solution in the sandbox (it must get full marks)")
     grade.set_defaults(func=cmd_grade)
+
+    box = sub.add_parser("sandbox", help="the student sandbox on this machine")
+    box_sub = box.add_subparsers(dest="sandbox_command", required=True)
+    box_sub.add_parser("check", help="start one sandbox and list which guarantees hold here, and how")
+    delegate = box_sub.add_parser("delegate", help="(root) let USER create per-sandbox cgroups (memory, processes, CPU)")
+    delegate.add_argument("user")
+    box.set_defaults(func=cmd_sandbox)
 
     exam = sub.add_parser("exam", help="the Week-1 exam: a student's variant and solution, lateness, difficulty")
     exam_sub = exam.add_subparsers(dest="exam_command", required=True)

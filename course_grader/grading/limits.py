@@ -20,14 +20,16 @@ class Limits:
     notebook_wall_s: float = 900.0
     notebook_cpu_s: float = 900.0
     memory_bytes: int = 4096 * MiB  # RLIMIT_AS of every process in the sandbox
+    sandbox_memory_bytes: int = 4096 * MiB  # all the sandbox's processes and tmpfs files together (cgroup)
     output_bytes: int = OUTPUT_LIMIT_BYTES  # all outputs of one notebook kept by the grader (then interrupt)
     output_hard_bytes: int = 1024 * MiB  # output received (and dropped) before the kernel is killed
     disk_bytes: int = 64 * MiB  # size of each writable tmpfs (home and /tmp)
     file_bytes: int = 32 * MiB  # RLIMIT_FSIZE: largest file a process may write
-    processes: int = 256  # RLIMIT_NPROC of the sandbox uid (threads count too)
+    processes: int = 256  # per sandbox: RLIMIT_NPROC of its uid or user namespace, and its cgroup (threads count too)
     open_files: int = 1024  # RLIMIT_NOFILE
     payload_bytes: int = 256 * MiB  # largest submission folder shipped to a worker
     device: str = "auto"  # auto | cpu | cuda (see device.py); the coordinator resolves auto before shipping
+    allow_weaker_sandbox: bool = False  # grade even where a guarantee cannot be given (see sandbox.shortfalls)
     gpu_memory_fraction: float = 0.9  # each kernel's share of GPU memory (set from the number of workers)
 
     def to_dict(self) -> dict:

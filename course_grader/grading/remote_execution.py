@@ -26,9 +26,10 @@ import nbformat
 from nbformat import NotebookNode
 from traitlets.config import Config
 
+from .cgroups import SandboxCgroup, sandbox_cgroup
 from .limits import Limits
 from .process_tree import descendants_cpu_seconds, kill_group
-from .sandbox import Sandbox, UidLease, check_tools
+from .sandbox import Sandbox, SandboxUnavailable, UidLease, check_tools, shortfalls, weaker_sandbox_message
 from .sandboxed_kernel import SandboxedKernelManager
 
 LIMIT_ENAME = "GradingLimitExceeded"
@@ -134,6 +135,9 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
             return getattr(self.km, "kernel_pid", None) if self.km is not None else None
 
         def _cpu(self) -> float:
+            whole = sandbox.cgroup.cpu_seconds() if sandbox.cgroup is not None else None
+            if whole is not None:  # every process the sandbox ran, detached and reaped ones too
+                return whole
             pid = self._pid()
             return descendants_cpu_seconds(pid) if pid else 0.0
 
@@ -146,6 +150,8 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
             pid = self._pid()
             if pid:
                 kill_group(pid)
+            if sandbox.cgroup is not None:
+                sandbox.cgroup.kill()
 
         def _watch(self) -> None:
             while not self._done.wait(0.25):
@@ -195,22 +201,28 @@ def execute_notebook(nb_name: str, files: dict[str, bytes], execute_config: dict
     lease = UidLease()
     work = Path(tempfile.mkdtemp(prefix="course-grade-"))
     executor = None
+    cgroup: SandboxCgroup | None = None
     try:
         check_tools()
+        cgroup, why = sandbox_cgroup(limits.sandbox_memory_bytes, limits.processes)
+        missing = shortfalls(cgroup, why)
+        if missing and not limits.allow_weaker_sandbox:
+            raise SandboxUnavailable(weaker_sandbox_message(missing))
         work.chmod(0o755)
         _write_tree(files, work / "submission")
         sockets = work / "sockets"
         sockets.mkdir(mode=0o700)
         if lease.uid is not None:
             os.chown(sockets, lease.uid, lease.uid)
-        sandbox = Sandbox(work / "submission", sockets, limits, Path(data_cache) if data_cache else None, lease.uid)
+        sandbox = Sandbox(work / "submission", sockets, limits, Path(data_cache) if data_cache else None, lease.uid,
+                          cgroup=cgroup)
         executor = _make_executor(execute_config, limits, sandbox)
         try:
             executor.preprocess(nb, {"metadata": {"path": str(work / "submission")}})
         except Exception as exc:  # kernel death, limit, sandbox failure: fail closed
             if not executor.student_code_started:
                 raise
-            reason = executor.stop_reason or _describe(exc, executor)
+            reason = executor.stop_reason or _describe(exc, executor, cgroup, limits)
             mark_failure(nb, executor.current_index, reason)
             problems.append(reason)
         else:
@@ -222,6 +234,8 @@ def execute_notebook(nb_name: str, files: dict[str, bytes], execute_config: dict
     except Exception as exc:  # before any student code ran: the grading machinery failed
         return {"infrastructure": infrastructure_reason(exc, executor), "seconds": time.monotonic() - started}
     finally:
+        if cgroup is not None:
+            cgroup.close()
         lease.close()
         shutil.rmtree(work, ignore_errors=True)
     return {"nb": nbformat.writes(nb), "problems": problems, "seconds": time.monotonic() - started}
@@ -231,12 +245,15 @@ def infrastructure_reason(exc: BaseException, executor=None) -> str:
     where = ""
     if executor is not None and getattr(executor, "current_index", None) is not None:
         where = f" in the instructor's {executor._label()}"
-    return f"the sandboxed kernel could not run{where}: {type(exc).__name__}: {str(exc)[:300]}"
+    return f"the sandboxed kernel could not run{where}: {type(exc).__name__}: {str(exc)[:1000]}"
 
 
-def _describe(exc: Exception, executor) -> str:
+def _describe(exc: Exception, executor, cgroup: SandboxCgroup | None, limits: Limits) -> str:
     name = type(exc).__name__
     where = executor._label() if executor.current_index is not None else "the notebook"
+    if name == "DeadKernelError" and cgroup is not None and cgroup.oom_killed():
+        return (f"the kernel was killed while running {where}: the notebook's processes together used more "
+                f"than {limits.sandbox_memory_bytes // 2**20} MiB of memory")
     if name == "DeadKernelError":
         code = getattr(getattr(getattr(executor.km, "provisioner", None), "process", None), "returncode", None)
         detail = f", exit status {code}" if code is not None else ""

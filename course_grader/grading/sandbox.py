@@ -8,7 +8,9 @@ No network (empty network namespace), no other files of the host: not ``source/`
 gradebook, ``nbgrader_config.py``, other students' submissions or anybody's home.
 
 As root the kernel runs under a uid of its own (one per concurrent sandbox, taken with a
-lock file), so RLIMIT_NPROC caps the processes of that one sandbox.
+lock file), so RLIMIT_NPROC caps the processes of that one sandbox. Where the host lets the grader
+create cgroups (see ``cgroups.py``), every sandbox also gets one: memory, processes and CPU time of
+all its processes together. :func:`shortfalls` names the guarantees a host cannot give.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cgroups import SandboxCgroup
 from .device import sandbox_settings
 from .limits import Limits
 
@@ -35,6 +38,24 @@ PASS_ENV = ("LANG", "LC_ALL", "TZ", "MPLBACKEND", "PYTHONWARNINGS", "KERAS_BACKE
 
 class SandboxUnavailable(RuntimeError):
     """bubblewrap (or prlimit) is missing: refuse to run student code unconfined."""
+
+
+def shortfalls(cgroup: SandboxCgroup | None, why: str) -> list[str]:
+    """The sandbox guarantees this host cannot give (empty: all hold).
+
+    Held everywhere bubblewrap runs: no network, a private read-only file system, a cleared
+    environment, a size-capped ``/dev``, a process cap per sandbox (its own uid as root, its own user
+    namespace otherwise). Held only with a cgroup: memory for all the sandbox's processes together.
+    """
+    if cgroup is not None:
+        return []
+    return [f"memory is capped per process (RLIMIT_AS), not for the whole sandbox: {why}"]
+
+
+def weaker_sandbox_message(missing: list[str]) -> str:
+    return ("this sandbox cannot give every guarantee here: " + "; ".join(missing)
+            + ". Fix that, or accept the weaker sandbox with c.CourseGrade.allow_weaker_sandbox = True "
+              "in nbgrader_config.py (`course sandbox check` lists every guarantee)")
 
 
 def check_tools() -> None:
@@ -119,6 +140,7 @@ class Sandbox:
     data_cache: Path | None = None
     uid: int | None = None
     extra_env: dict[str, str] | None = None
+    cgroup: SandboxCgroup | None = None
 
     def environment(self) -> dict[str, str]:
         env = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
@@ -168,6 +190,7 @@ class Sandbox:
         device_binds, _ = sandbox_settings(self.limits.device, self.limits.gpu_memory_fraction)
         args += ["--proc", "/proc", "--dev", "/dev", *device_binds,
                  "--perms", "1777", "--size", str(self.limits.disk_bytes), "--tmpfs", "/dev/shm",
+                 "--remount-ro", "/dev",  # unprivileged, /dev would be a tmpfs the sandbox's user may fill
                  "--perms", "1777", "--size", str(self.limits.disk_bytes), "--tmpfs", "/tmp",
                  *_parents(HOME), "--perms", "1777", "--size", str(self.limits.disk_bytes), "--tmpfs", HOME]
         runtime = _runtime_paths()
@@ -201,4 +224,5 @@ class Sandbox:
         # bubblewrap itself starts from an empty environment: it is pid 1 of the sandbox, and a student
         # can read /proc/1/environ (the instructor's variables: database URLs, tokens).
         clear = ["/usr/bin/env", "-i", "PATH=/usr/bin:/bin"]
-        return [*clear, *self.rlimit_args(), *self.bwrap_args(), "--", *drop, *copy_in, *argv]
+        enter = self.cgroup.enter_command() if self.cgroup is not None else []
+        return [*enter, *clear, *self.rlimit_args(), *self.bwrap_args(), "--", *drop, *copy_in, *argv]
