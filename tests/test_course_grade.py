@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -106,6 +107,25 @@ def add_attackers(course: Course) -> None:
     shutil.copy2(root / "submitted" / "reference" / ASSIGNMENT / "demo.ipynb", renamed / "demo (1).ipynb")
 
 
+SECRET = "TOP-SECRET-4242"
+READ_LINKS = ("import os\nfor name in ('secret.txt', 'shadow', 'gradebook.db', 'config.py'):\n"
+              "    if os.path.exists(name):\n        print(name, open(name, errors='replace').read()[:200])")
+
+
+def add_link_attackers(course: Course, secret: Path, fifo: bool = True) -> None:
+    """Submissions that are views of the host: links to host files, a notebook that links to the solution."""
+    submit_code(course, "linker", SOLVED, extra=READ_LINKS)
+    folder = course.root / "submitted" / "linker" / ASSIGNMENT
+    for name, target in (("secret.txt", secret), ("shadow", Path("/etc/shadow")),
+                         ("gradebook.db", Path("../../../gradebook.db")), ("config.py", Path("../../../nbgrader_config.py"))):
+        (folder / name).symlink_to(target)
+    if fifo:
+        os.mkfifo(folder / "pipe")
+    folder = course.root / "submitted" / "nblink" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    (folder / "demo.ipynb").symlink_to(Path("../../../source") / ASSIGNMENT / "demo.ipynb")
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
     check_tools()
@@ -114,6 +134,10 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
     shutil.copytree(course.root, plain)
     plain_course = Course(plain)
     add_attackers(course)
+    secret = tmp_path_factory.mktemp("host") / "secret.txt"
+    secret.write_text(SECRET)
+    add_link_attackers(course, secret)
+    add_link_attackers(plain_course, secret, fifo=False)  # nbgrader's own copy would fail on a FIFO
     # a second assignment in the gradebook: the exports of `course grade tiny` must hold `tiny` only
     shutil.copytree(course.root / "source" / ASSIGNMENT, course.root / "source" / "other")
     course.generate_assignment("other")
@@ -244,3 +268,23 @@ def test_a_cell_that_hits_two_limits_names_both() -> None:
     nb.cells = [cell, quiet]
     assert problems_by_cell(nbformat.writes(nb)) == {
         "flood": "[grader] output cut: the limit; flood ran out of time after 4 s"}
+
+
+def _holds_secret(folder: Path) -> list[str]:
+    return [str(p) for p in folder.rglob("*") if p.is_file() and not p.is_symlink() and SECRET.encode() in p.read_bytes()]
+
+
+def test_links_in_a_submission_are_refused_never_followed(graded: dict) -> None:
+    """Links to host files are not copied, hashed or shown; the rest of the submission is graded."""
+    for course in (graded["course"], graded["plain"]):
+        assert scores(course, "linker") == {"test_sig": 2.0}
+        assert scores(course, "nblink") == {"test_sig": 0.0}, "a link to the solution is no submission"
+        for folder in ("autograded", "feedback", "exports"):
+            if (course.root / folder).exists():
+                assert _holds_secret(course.root / folder) == [], folder
+        linked = (course.root / "autograded" / "linker" / ASSIGNMENT / "demo.ipynb").read_text()
+        assert "root:" not in linked and "secret.txt" not in linked.split("print(name")[-1]
+    course = graded["course"]
+    assert "symbolic link" in comment(course, "nblink")
+    problems = " ".join(graded["run"].failed.get("linker", []))
+    assert "`secret.txt` refused: a symbolic link" in problems and "`pipe` refused: a FIFO" in problems

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from .limits import Limits
 from .run_lock import assignment_lock
 from .remote_execution import LIMIT_ENAME, NOT_RUN_ENAME, execute_submission, mark_failure
 from .state import GradingState, _files, grader_fingerprint, tree_hash
+from .submission_files import describe, vetted_copy
 
 INTERRUPTED = "grading did not finish (interrupted or still running); run `course grade` again"
 #: A submission whose sandbox failed before any student code ran is tried this many times more.
@@ -209,6 +211,10 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
     bar = tqdm(total=len(everyone), initial=len(run.skipped), desc=f"grade {assignment}", unit="student",
                disable=not progress)
     pre_failed: dict[str, dict[str, str]] = {}  # student -> notebook -> reason (never executed)
+    refusals: dict[str, list[str]] = {}  # student -> entries of the submission refused (links, devices...)
+    # nbgrader reads each submission from a vetted copy: plain files only, no link ever followed
+    staging = root / "grading-state" / f"vetted-{assignment}"
+    app.coursedir.submitted_directory = str(staging.relative_to(root))
     sanitized_names: dict[str, list[str]] = {}
 
     def finish(student: str, result: dict) -> None:
@@ -237,6 +243,7 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
             problems += [f"{cell}: {why}" for cell, why in comments[name].items()
                          if not any(why in p for p in problems)]
             steps.fail_closed(db_url, assignment, student, name, None, comments[name])
+        problems += refusals.get(student, [])
         for name, reason in pre_failed.get(student, {}).items():
             problems.append(reason)
             comments[name] = {"*": reason}
@@ -302,13 +309,25 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
                 finish(student, result)
 
         for student in pending:
-            names, failed, warnings = steps.sanitize(app, student)
             folder = root / "submitted" / student / assignment
-            submitted = {p.stem for p in folder.glob("*.ipynb")}
+            if folder.parent.is_symlink():
+                refused = {".": "the student's folder is a symbolic link: not graded"}
+                vetted_copy(root / "nonexistent", staging / student / assignment)
+            else:
+                refused = vetted_copy(folder, staging / student / assignment)
+            refusals[student] = describe(refused)
+            for nb in expected:  # a refused notebook: a placeholder, so the student has a row with the reason
+                if f"{nb}.ipynb" in refused or "." in refused:
+                    placeholder = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("not graded")])
+                    nbformat.write(placeholder, str(staging / student / assignment / f"{nb}.ipynb"))
+            names, failed, warnings = steps.sanitize(app, student)
+            submitted = {p.stem for p in (staging / student / assignment).glob("*.ipynb")}
             reasons: dict[str, str] = {}
             whole = failed.pop("*", None)
             for nb in expected:
-                if nb in failed:
+                if f"{nb}.ipynb" in refused or "." in refused:
+                    reasons[nb] = f"{nb}.ipynb: {refused.get(f'{nb}.ipynb') or refused['.']}"
+                elif nb in failed:
                     reasons[nb] = failed[nb]
                 elif nb not in submitted:
                     extra = sorted(submitted - set(expected))
@@ -317,6 +336,7 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
                 elif nb not in names:
                     reasons[nb] = whole or f"{nb}.ipynb could not be prepared for grading"
             pre_failed[student] = reasons
+            names = [n for n in names if n not in reasons]
             sanitized_names[student] = names
             autograded = root / app.coursedir.autograded_directory / student / assignment
             for nb in names:  # no score until the result is in
@@ -341,6 +361,7 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
         drain(0)
     finally:
         bar.close()
+        shutil.rmtree(staging, ignore_errors=True)
         if cluster is not None:
             cluster.close()
     if export:

@@ -16,6 +16,7 @@ from nbgrader.preprocessors import Execute
 
 from ..grading.limits import Limits
 from ..grading.state import _files
+from ..grading.submission_files import describe, refused_entries
 
 
 class GradingMachineryError(RuntimeError):
@@ -27,13 +28,31 @@ class GradeInSandbox(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         from ..grading.device import resolve as resolve_device
-        from ..grading.remote_execution import execute_notebook
+        from ..grading.grader_checks import is_instructor_cell
+        from ..grading.remote_execution import execute_notebook, mark_failure
         from ..grading.runner import execute_config, shared_data_cache
 
         resources = resources if resources is not None else {}
         folder = Path(resources.get("metadata", {}).get("path") or ".")
         name = f"{resources.get('unique_key') or 'notebook'}.ipynb"
         files = {str(p.relative_to(folder)): p.read_bytes() for p in _files(folder)} if folder.is_dir() else {}
+        # nbgrader copied the submission following links: whatever was a link (or device...) is dropped again
+        refused = refused_entries(self._submitted_folder(resources))
+        for rel in refused:
+            files.pop(rel, None)
+            if rel != "." and (folder / rel).is_file():
+                (folder / rel).unlink()
+        if name in refused or "." in refused:
+            reason = f"{name}: {refused.get(name) or refused['.']}"
+            self.log.warning("%s", reason)
+            for cell in nb.cells:  # what the link pointed at (a solution, a classmate's work) is not shown
+                if cell.cell_type == "code" and not is_instructor_cell(cell):
+                    cell.source, cell.outputs = f"# not graded: {reason}", []
+            mark_failure(nb, None, reason)
+            resources.setdefault("course_problems", []).append(reason)
+            return nb, resources
+        for line in describe(refused):
+            self.log.warning("%s", line)
         files[name] = nbformat.writes(nb).encode("utf-8")
         limits = Limits.from_mapping(dict(self.config.get("CourseGrade", {}))).with_cell_wall(self.timeout)
         assignment = resources.get("nbgrader", {}).get("assignment", "")
@@ -50,3 +69,10 @@ class GradeInSandbox(Execute):
         executed = nbformat.reads(result["nb"], as_version=4)
         nb.cells = executed.cells
         return nb, resources
+
+    def _submitted_folder(self, resources: dict) -> Path:
+        """``submitted/<student>/<assignment>`` as the instructor collected it (links not followed)."""
+        course = self.config.get("CourseDirectory", {})
+        info = resources.get("nbgrader", {})
+        return (Path(course.get("root", ".")) / course.get("submitted_directory", "submitted")
+                / str(info.get("student", "")) / str(info.get("assignment", "")))
