@@ -129,3 +129,53 @@ def test_an_ordinary_user_on_cgroup_v2_is_told_what_to_do(tmp_path: Path, monkey
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     parent, why = cgroups.find_parent()
     assert parent is None and "COURSE_CGROUP_PARENT" in why
+
+
+FILL_SOCKETS = """
+import os, sys
+os.chdir(os.environ['SOCKETS'])
+for i in range(2500):  # a chain deeper than Python's recursion limit (and than PATH_MAX)
+    os.mkdir('d')
+    os.chdir('d')
+os.chdir(os.path.expanduser('~'))
+written = 0
+try:
+    for i in range(40):  # 40 files of 16 MiB: far past the sandbox's memory cap
+        with open(os.path.join(os.environ['SOCKETS'], f'f{i}'), 'wb') as fh:
+            fh.write(os.urandom(16 * 2**20))
+        written += 16
+finally:
+    print('written', written, flush=True)
+"""
+
+
+@needs_bwrap
+@needs_cgroups
+def test_the_socket_folder_is_capped_and_always_cleaned_up() -> None:
+    """The one host folder the sandbox can write to lies on a tmpfs charged to the sandbox's memory cgroup."""
+    code = "import os\nos.environ['SOCKETS'] = os.path.dirname(__import__('ipykernel').connect.get_connection_file())\n"
+    files = {"n.ipynb": _notebook(code + FILL_SOCKETS)}
+    before = set(remote_execution.SOCKET_PARENT.glob("course-grade-ipc-*"))
+    result = remote_execution.execute_notebook("n.ipynb", files, {},
+                                               Limits(device="cpu", cell_wall_s=120, sandbox_memory_bytes=256 * MiB))
+    assert "infrastructure" not in result, result
+    outputs = [o for c in nbformat.reads(result["nb"], as_version=4).cells for o in c.outputs]
+    printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    capped = any("256 MiB of memory" in p for p in result["problems"])  # the writer was killed by the cap...
+    assert capped or (printed.startswith("written ") and int(printed.split()[1]) < 256), (printed, result["problems"])
+    assert set(remote_execution.SOCKET_PARENT.glob("course-grade-ipc-*")) == before, "removed, chain and all"
+
+
+def test_clean_up_never_raises(tmp_path: Path) -> None:
+    deep = tmp_path / "x"
+    deep.mkdir()
+    cwd = os.getcwd()
+    try:
+        os.chdir(deep)
+        for _ in range(3000):  # deeper than PATH_MAX and Python's recursion limit
+            os.mkdir("d")
+            os.chdir("d")
+    finally:
+        os.chdir(cwd)
+    remote_execution.remove_tree(deep)
+    assert not deep.exists()

@@ -10,6 +10,7 @@ from nbgrader.plugins import CsvExportPlugin
 from .. import notebooks
 from ..preprocessors.feedback_summary import failure_message
 from .feedback import export_feedback
+from .safe_text import spreadsheet_cell
 from .state import GradingState
 
 CELL_COLUMNS = ("student", "assignment", "notebook", "grade_id", "score", "max_score", "comment", "message")
@@ -107,7 +108,7 @@ def export_cells_csv(rows: list[dict], dest: Path) -> Path:
     with dest.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=CELL_COLUMNS)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: spreadsheet_cell(v) for k, v in row.items()} for row in rows)
     return dest
 
 

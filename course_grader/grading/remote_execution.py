@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -32,6 +33,7 @@ from .process_tree import descendants_cpu_seconds, kill_group
 from .sandbox import Sandbox, SandboxUnavailable, UidLease, check_tools, shortfalls, weaker_sandbox_message
 from .sandboxed_kernel import SandboxedKernelManager
 
+SOCKET_PARENT = Path(os.environ.get("COURSE_SOCKET_PARENT", "/dev/shm"))
 LIMIT_ENAME = "GradingLimitExceeded"
 NOT_RUN_ENAME = "NotExecuted"
 
@@ -200,6 +202,9 @@ def execute_notebook(nb_name: str, files: dict[str, bytes], execute_config: dict
     problems: list[str] = []
     lease = UidLease()
     work = Path(tempfile.mkdtemp(prefix="course-grade-"))
+    # the kernel's sockets live on the host's /dev/shm (a tmpfs): whatever the sandbox writes there is memory
+    # charged to its own cgroup, so the sandbox's memory cap is this folder's size cap too
+    sockets = Path(tempfile.mkdtemp(prefix="course-grade-ipc-", dir=SOCKET_PARENT if SOCKET_PARENT.is_dir() else None))
     executor = None
     cgroup: SandboxCgroup | None = None
     try:
@@ -210,8 +215,7 @@ def execute_notebook(nb_name: str, files: dict[str, bytes], execute_config: dict
             raise SandboxUnavailable(weaker_sandbox_message(missing))
         work.chmod(0o755)
         _write_tree(files, work / "submission")
-        sockets = work / "sockets"
-        sockets.mkdir(mode=0o700)
+        sockets.chmod(0o700)
         if lease.uid is not None:
             os.chown(sockets, lease.uid, lease.uid)
         sandbox = Sandbox(work / "submission", sockets, limits, Path(data_cache) if data_cache else None, lease.uid,
@@ -237,8 +241,21 @@ def execute_notebook(nb_name: str, files: dict[str, bytes], execute_config: dict
         if cgroup is not None:
             cgroup.close()
         lease.close()
-        shutil.rmtree(work, ignore_errors=True)
+        remove_tree(work)
+        remove_tree(sockets)
     return {"nb": nbformat.writes(nb), "problems": problems, "seconds": time.monotonic() - started}
+
+
+def remove_tree(path: Path) -> None:
+    """Delete a folder however deep, big or odd the sandbox made it; never raises."""
+    try:
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], capture_output=True, timeout=300)
+    except Exception:  # noqa: BLE001 - clean-up must not turn into a grading failure
+        pass
+    try:
+        shutil.rmtree(path, ignore_errors=True)
+    except Exception:  # noqa: BLE001 - e.g. RecursionError on a 2,500-deep chain
+        pass
 
 
 def infrastructure_reason(exc: BaseException, executor=None) -> str:
@@ -269,6 +286,11 @@ def execute_submission(payload: dict[str, Any]) -> dict[str, Any]:
     files: dict[str, bytes] = payload["files"]
     results = {}
     for name in payload["notebooks"]:
-        results[name] = execute_notebook(f"{name}.ipynb", files, payload["execute_config"], limits, payload.get("data_cache"))
+        try:
+            results[name] = execute_notebook(f"{name}.ipynb", files, payload["execute_config"], limits,
+                                             payload.get("data_cache"))
+        except Exception as exc:  # noqa: BLE001 - the task itself never fails (its error might not even pickle)
+            results[name] = {"infrastructure": f"the grading worker failed: {type(exc).__name__}: {str(exc)[:300]}",
+                             "seconds": 0.0}
     return {"student": payload["student"], "notebooks": results, "host": socket.gethostname(),
             "seconds": time.monotonic() - started}

@@ -18,6 +18,7 @@ from .limits import Limits
 from .run_lock import assignment_lock
 from .remote_execution import LIMIT_ENAME, NOT_RUN_ENAME, execute_submission, mark_failure
 from .state import GradingState, _files, grader_fingerprint, tree_hash
+from .safe_text import printable
 from .submission_files import describe, vetted_copy
 
 INTERRUPTED = "grading did not finish (interrupted or still running); run `course grade` again"
@@ -54,7 +55,7 @@ class GradeRun:
                          "`course grade` again (it grades only what is missing)")
         for name, path in self.outputs.items():
             lines.append(f"  {name}: {path}")
-        return "\n".join(lines)
+        return "\n".join(printable(line) for line in lines)  # student text: no terminal escapes
 
 
 def find_students(root: Path, assignment: str, pattern: str = "*") -> list[str]:
@@ -122,7 +123,7 @@ class _Cluster:
         else:
             n = workers or os.cpu_count() or 1
             self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                        dashboard_address=":0", silence_logs=40)
+                                        dashboard_address=None, silence_logs=40)  # no dashboard: nothing listens but the cluster
             self.client = Client(self.cluster)
 
     def close(self) -> None:
