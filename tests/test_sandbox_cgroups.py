@@ -179,3 +179,37 @@ def test_clean_up_never_raises(tmp_path: Path) -> None:
         os.chdir(cwd)
     remote_execution.remove_tree(deep)
     assert not deep.exists()
+
+
+@needs_bwrap
+def test_every_kind_of_output_counts_against_the_cap() -> None:
+    """Display updates and a huge exception were not counted: now the notebook stays small."""
+    code = ("from IPython.display import display, HTML\n"
+            "handle = display(HTML('start'), display_id=True)\n"
+            "for i in range(300):\n    handle.display(HTML('s'))\n"  # 300 small outputs of one display...
+            "handle.update(HTML('x' * 100_000))\n")  # ...each rewritten to 100 kB by one update
+    boom = "raise ValueError('y' * 20_000_000)"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(code), nbformat.v4.new_code_cell(boom)]
+    limits = Limits(device="cpu", cell_wall_s=60, output_bytes=2 * MiB, allow_weaker_sandbox=True)
+    result = remote_execution.execute_notebook("n.ipynb", {"n.ipynb": nbformat.writes(nb).encode()}, {}, limits)
+    assert len(result["nb"]) < 3 * MiB, len(result["nb"])
+    assert any("output cut" in p for p in result["problems"]), result["problems"]
+    cells = nbformat.reads(result["nb"], as_version=4).cells
+    (error,) = [o for o in cells[1].outputs if o.output_type == "error"]
+    assert error.ename == "ValueError" and "cut by the grader" in error.evalue
+
+
+@needs_bwrap
+def test_a_live_plot_loop_that_clears_its_output_is_never_cut() -> None:
+    """Honest code: 400 frames of 40 kB, each replacing the last (clear_output, or one display updated)."""
+    code = ("from IPython.display import display, clear_output, HTML\n"
+            "for i in range(400):\n    clear_output(wait=True)\n    display(HTML(str(i) * 40_000))\n"
+            "handle = display(HTML('0'), display_id=True)\n"
+            "for i in range(400):\n    handle.update(HTML(str(i) * 40_000))\n"
+            "print('done')")
+    limits = Limits(device="cpu", cell_wall_s=60, output_bytes=2 * MiB, allow_weaker_sandbox=True)
+    result = remote_execution.execute_notebook("n.ipynb", {"n.ipynb": _notebook(code)}, {}, limits)
+    assert result["problems"] == [], result["problems"]
+    assert "done" in result["nb"]

@@ -12,7 +12,6 @@ in the instructor's set-up) is the grading machinery's: the task returns no note
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -36,6 +35,39 @@ from .sandboxed_kernel import SandboxedKernelManager
 SOCKET_PARENT = Path(os.environ.get("COURSE_SOCKET_PARENT", "/dev/shm"))
 LIMIT_ENAME = "GradingLimitExceeded"
 NOT_RUN_ENAME = "NotExecuted"
+
+
+COUNTED_MESSAGES = {"stream", "display_data", "update_display_data", "execute_result", "error"}
+ERROR_BYTES = 64 * 1024  # the most of one error message (name, value and traceback) that is kept
+
+
+def message_bytes(value: Any) -> int:
+    """Characters in the strings of a message's content (its size as the notebook will store it)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(message_bytes(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(message_bytes(v) for v in value)
+    return 8
+
+
+def shrink_error(content: dict) -> None:
+    """Cut an error's value and traceback so the whole error stays under ERROR_BYTES."""
+    note = " [... cut by the grader]"
+    content["ename"] = str(content.get("ename", ""))[:200]
+    evalue = str(content.get("evalue", ""))
+    if len(evalue) > ERROR_BYTES // 4:
+        content["evalue"] = evalue[: ERROR_BYTES // 4] + note
+    lines, kept = [str(line) for line in content.get("traceback") or []], []
+    budget = ERROR_BYTES - message_bytes(content.get("evalue")) - len(str(content.get("ename", "")))
+    for line in lines[-50:]:  # the end of a traceback says where it failed
+        line = line if len(line) <= budget // 8 else line[: budget // 8] + note
+        kept.append(line)
+    while kept and sum(map(len, kept)) > max(budget, 0):
+        kept.pop(0)
+    if "traceback" in content:
+        content["traceback"] = kept
 
 
 def error_output(ename: str, message: str) -> NotebookNode:
@@ -82,7 +114,7 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
             self.notebook_started = time.monotonic()
             self.stop_reason: str | None = None
             self.student_code_started = False
-            self.output_bytes = 0
+            self.output_bytes = self.traffic_bytes = 0
             self.cut_cells: set[int] = set()
             self._interrupted = False
             self._done = threading.Event()
@@ -115,22 +147,38 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
             self.current_index = None
             return cell, resources
 
-        def output(self, outs, msg, display_id, cell_index):
-            content = msg.get("content", {})
-            data = content.get("data") or {}
-            size = len(content.get("text") or "") + sum(len(v) if isinstance(v, str) else len(json.dumps(v, default=str))
-                                                         for v in data.values())
-            self.output_bytes += size
-            if self.output_bytes > limits.output_bytes and msg["msg_type"] != "error":
+        def process_message(self, msg, cell, cell_index):
+            """Every output message counts against the notebook's output budget, whatever its type."""
+            msg_type = msg.get("msg_type") or msg.get("header", {}).get("msg_type")
+            if msg_type not in COUNTED_MESSAGES:
+                return super().process_message(msg, cell, cell_index)
+            content = msg.get("content") or {}
+            if msg_type == "error":  # kept (it fails the cell), but never bigger than ERROR_BYTES
+                shrink_error(content)
+            size = message_bytes(content)
+            display_id = (content.get("transient") or {}).get("display_id")
+            if display_id:  # the message rewrites every earlier output of that display: each one holds it
+                earlier = sum(len(v) for v in self._display_id_map.get(display_id, {}).values())
+                size *= earlier + (msg_type != "update_display_data")
+            self.traffic_bytes += size
+            if self.traffic_bytes > limits.output_hard_bytes and self.stop_reason is None:
+                self._stop(f"{self._label()} produced more than {limits.output_hard_bytes} bytes of output")
+            self.output_bytes += size  # an upper bound of what the notebook holds...
+            if self.output_bytes > limits.output_bytes:  # ...so measure it (cleared or replaced outputs are gone)
+                self.output_bytes = self._stored_bytes() + size
+            if self.output_bytes > limits.output_bytes and msg_type != "error":
                 self.cut_cells.add(cell_index)
                 if not self._interrupted and self.km is not None:
                     self._interrupted = True
                     import asyncio
                     asyncio.ensure_future(self.km.interrupt_kernel())
-                if self.output_bytes > limits.output_hard_bytes and self.stop_reason is None:
-                    self._stop(f"{self._label()} produced more than {limits.output_hard_bytes} bytes of output")
-                return None
-            return super().output(outs, msg, display_id, cell_index)
+                if "execution_count" in content:
+                    cell["execution_count"] = content["execution_count"]
+                return None  # dropped: not kept, not used to update an earlier display
+            return super().process_message(msg, cell, cell_index)
+
+        def _stored_bytes(self) -> int:
+            return sum(message_bytes(out) for c in self.nb.cells for out in c.get("outputs", []))
 
         # -- watchdog ---------------------------------------------------------------
         def _pid(self) -> int | None:
