@@ -93,11 +93,13 @@ c.Autograde.autograde_preprocessors = _exam_grading
 # ClearHiddenTests removes them from the sources (grade cells keep their nbgrader metadata in the
 # autograded notebook, so its default enforce_metadata=True holds; a student's own cell that types a
 # delimiter fails that student's page, and `course grade` then writes a page of scores and reasons
-# only), RedactHiddenTestOutput from the outputs, FeedbackSummary puts the score table on top.
+# only), RedactHiddenTestOutput from the outputs, SanitizeStudentHTML (nbconvert's bleach sanitiser)
+# keeps student HTML and JavaScript from running in the page, FeedbackSummary puts the score table on top.
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
 
-from course_grader.preprocessors import FeedbackSummary, RedactHiddenTestOutput  # noqa: E402
+from course_grader.preprocessors import FeedbackSummary, RedactHiddenTestOutput, SanitizeStudentHTML  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [
-    GetGrades, ClearHiddenTests, RedactHiddenTestOutput, FeedbackSummary, CSSHTMLHeaderPreprocessor]
+    GetGrades, ClearHiddenTests, RedactHiddenTestOutput, SanitizeStudentHTML, FeedbackSummary,
+    CSSHTMLHeaderPreprocessor]

@@ -161,6 +161,11 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
     # prints a hidden-test line (its source does not quote it): the page must not show the output either
     line = hidden[0]
     submit_code(course, "echo", f"def f(x):\n    return 2\nprint({line[:5]!r} + {line[5:]!r})")
+    submit_code(course, "scripter", "def f(x):\n    return x + 1", extra=SCRIPTS)
+    folder = course.root / "submitted" / "scripter" / ASSIGNMENT
+    nb = nbformat.read(str(folder / "demo.ipynb"), as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("My notes <script>alert('xss-md')</script> **done**"))
+    nbformat.write(nb, str(folder / "demo.ipynb"))
     renamed = course.root / "submitted" / "renamer" / ASSIGNMENT
     renamed.mkdir(parents=True)
     shutil.copy2(course.root / "submitted" / "reference" / ASSIGNMENT / "demo.ipynb", renamed / "demo (1).ipynb")
@@ -169,6 +174,18 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
         (folder / "submission_secret.txt").write_text(secrets.token_hex(64))
     run = grade_assignment(course.root, ASSIGNMENT, workers=2, progress=False, limits=LIMITS)
     return {"course": course, "run": run}
+
+
+SCRIPTS = """from IPython.display import display, HTML, SVG, Javascript
+display(HTML("<b>bold</b><script>alert('xss-html')</script><img src=x onerror=alert('xss-img')>"))
+display(SVG('<svg xmlns="http://www.w3.org/2000/svg"><script>alert("xss-svg")</script></svg>'))
+display(Javascript("alert('xss-js')"))
+class Table:
+    def _repr_html_(self):
+        return "<table><tr><td onclick=alert('xss-repr')>1</td></tr></table>"
+    def __repr__(self):
+        return "Table(1 row)"
+display(Table())"""
 
 
 def pages(root: Path, assignment: str) -> dict[str, Path]:
@@ -231,3 +248,19 @@ def test_plain_nbgrader_generate_feedback_writes_the_same_safe_page(graded: dict
     assert REDACTED in visible(after["echo"].read_text())
     # byte for byte what `course grade` wrote (the never-executed submission's page is left alone)
     assert {s: p.read_text() for s, p in after.items()} == before
+
+
+@pytest.mark.slow
+def test_student_html_and_javascript_never_run_in_the_feedback_page(graded: dict) -> None:
+    page = pages(graded["course"].root, ASSIGNMENT)["scripter"].read_text()
+    for marker in ("xss-html", "xss-img", "xss-svg", "xss-js", "xss-repr", "xss-md"):
+        for match in re.finditer(marker, page):  # where the text survives at all, it is inert text
+            before = page[max(0, match.start() - 300):match.start()]
+            assert "<script" not in before.split("</script>")[-1] or "&lt;script" in before, marker
+        assert not re.search(r"<[^>]*on\w+\s*=\s*[^>]*" + marker, page), marker
+    assert "Table(1 row)" in visible(page) and "bold" in visible(page)
+    assert scores_of(graded, "scripter") == {"test_sig": 2.0}
+
+
+def scores_of(graded: dict, student: str) -> dict[str, float]:
+    return graded["course"].scores(ASSIGNMENT, student)["demo"]
