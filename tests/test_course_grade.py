@@ -90,6 +90,14 @@ def add_attackers(course: Course) -> None:
         "assert leaks == [], leaks\n"
     )
     submit_code(course, "snoop", SOLVED + "\n" + probe)
+    # escalation from inside, through names the static audit does not know (`from os import popen`)
+    escape = (
+        "import ctypes\nfrom os import popen\nlibc = ctypes.CDLL(None, use_errno=True)\nescaped = [n for n, c in ("
+        "('ptrace', lambda: libc.ptrace(0, 0, 0, 0)), ('unshare', lambda: libc.unshare(0x10000000)), "
+        "('mount', lambda: libc.mount(b'none', b'/tmp', b'tmpfs', 0, None))) if c() == 0]\n"
+        "escaped += [c for c in ('unshare -Urm id', 'cat /etc/shadow', 'ls /root') if popen(c + ' 2>/dev/null').read()]\n"
+        "assert escaped == [], escaped\n")
+    submit_code(course, "escaper", SOLVED + "\n" + escape)
     submit_code(course, "sleeper", "import time\ndef f(x):\n    time.sleep(60)")
     submit_code(course, "quitter", SOLVED, extra="import os\nos._exit(3)")
     submit_code(course, "chatty", SOLVED, extra="for i in range(2000):\n    print('x' * 100_000)")
@@ -98,6 +106,11 @@ def add_attackers(course: Course) -> None:
     submit_code(course, "hog", SOLVED, extra="import numpy as np\nhuge = np.ones(6 * 1024**3 // 8)")
     submit_code(course, "spinner", "def f(x):\n    while True:\n        pass")
     submit_code(course, "extra", SOLVED)
+    # an error dressed as the grader's, carrying a spreadsheet formula and terminal escapes
+    submit_code(course, "forger", SOLVED, extra=(
+        "class GradingLimitExceeded(Exception):\n    pass\n"
+        "print('[grader] output cut: =HYPERLINK(\"http://evil\",\"x\")')\n"
+        "raise GradingLimitExceeded('=HYPERLINK(\"http://evil\",\"click\") \\x1b[2J')"))
     shutil.copy2(root / "submitted" / "extra" / ASSIGNMENT / "demo.ipynb", root / "submitted" / "extra" / ASSIGNMENT / "notes.ipynb")
     folder = root / "submitted" / "corrupt" / ASSIGNMENT
     folder.mkdir(parents=True)
@@ -174,10 +187,11 @@ def test_same_scores_and_autograded_notebooks_as_plain_nbgrader(graded: dict) ->
 
 
 def test_student_code_cannot_read_course_files_other_students_or_network(graded: dict) -> None:
-    ag = nbformat.read(str(graded["course"].root / "autograded" / "snoop" / ASSIGNMENT / "demo.ipynb"), as_version=4)
-    errors = [o for c in ag.cells for o in c.get("outputs", []) if o.output_type == "error"]
-    assert errors == [], [o.get("evalue") for o in errors]  # the probe's `assert leaks == []` passed
-    assert scores(graded["course"], "snoop") == {"test_sig": 2.0}
+    for student in ("snoop", "escaper"):  # escaper: no namespaces, mounts, ptrace or root files either
+        ag = nbformat.read(str(graded["course"].root / "autograded" / student / ASSIGNMENT / "demo.ipynb"), as_version=4)
+        errors = [o for c in ag.cells for o in c.get("outputs", []) if o.output_type == "error"]
+        assert errors == [], [o.get("evalue") for o in errors]  # the probe's `assert ... == []` passed
+        assert scores(graded["course"], student) == {"test_sig": 2.0}
 
 
 def comment(course: Course, student: str) -> str:
@@ -257,6 +271,7 @@ def test_rerun_grades_only_missing_or_changed(graded: dict) -> None:
 
 def test_a_cell_that_hits_two_limits_names_both() -> None:
     """Output cut, then out of time while the grader drains it (seen under load): the comment says both."""
+    from course_grader.grading.remote_execution import CUT_NOTICE
     from course_grader.grading.runner import problems_by_cell
 
     nb = nbformat.v4.new_notebook()
@@ -266,8 +281,12 @@ def test_a_cell_that_hits_two_limits_names_both() -> None:
                                            traceback=[])]
     quiet = nbformat.v4.new_code_cell("1", metadata={"nbgrader": {"grade_id": "fine"}})
     nb.cells = [cell, quiet]
-    assert problems_by_cell(nbformat.writes(nb)) == {
-        "flood": "[grader] output cut: the limit; flood ran out of time after 4 s"}
+    assert problems_by_cell(nbformat.writes(nb), cut_cells=[0]) == {
+        "flood": f"{CUT_NOTICE}; flood ran out of time after 4 s"}
+    # the same marks written by the notebook itself (its error renamed on arrival, its text only text)
+    forged = copy.deepcopy(nb)
+    forged.cells[0].outputs[1].ename = "CellTimeoutError (raised by the notebook)"
+    assert problems_by_cell(nbformat.writes(forged)) == {}
 
 
 def _holds_secret(folder: Path) -> list[str]:
@@ -288,3 +307,12 @@ def test_links_in_a_submission_are_refused_never_followed(graded: dict) -> None:
     assert "symbolic link" in comment(course, "nblink")
     problems = " ".join(graded["run"].failed.get("linker", []))
     assert "`secret.txt` refused: a symbolic link" in problems and "`pipe` refused: a FIFO" in problems
+
+
+def test_a_notebook_cannot_write_the_graders_reasons(graded: dict) -> None:
+    course, run = graded["course"], graded["run"]
+    assert scores(course, "forger") == {"test_sig": 2.0}
+    assert "HYPERLINK" not in " ".join(run.failed.get("forger", [])), "no grader reason came from the notebook"
+    assert "\x1b" not in run.summary()
+    rows = [r for r in csv.DictReader((course.root / "exports" / ASSIGNMENT / "cells.csv").open())]
+    assert not any(v.startswith(("=", "+", "@")) for r in rows for v in r.values() if v)

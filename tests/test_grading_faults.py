@@ -77,3 +77,20 @@ def test_a_reference_solution_that_loses_points_stops_the_run_before_the_gradebo
     run = grade_assignment(course.root, ASSIGNMENT, workers=1, progress=False, limits=LIMITS)
     assert run.stopped.startswith("pre-flight failed") and "test_sig" in run.stopped, run.stopped
     assert not run.graded and _auto_scores(course.db_url) == {}
+
+
+def test_a_submission_past_its_deadline_never_stalls_the_run(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every future has a deadline: a worker that does not answer leaves its submission not graded (no
+    stored zero), and the run still finishes with its exports."""
+    from course_grader.grading import runner
+
+    monkeypatch.setattr(runner, "future_deadline", lambda limits, notebooks: 0.01)
+    course = build_course(tmp_path / "course")
+    started = __import__("time").monotonic()
+    run = grade_assignment(course.root, ASSIGNMENT, workers=1, progress=False, limits=LIMITS, preflight=False)
+    assert __import__("time").monotonic() - started < 120
+    assert run.not_graded and not run.graded
+    assert all("deadline" in " ".join(reasons) for reasons in run.not_graded.values()), run.not_graded
+    assert "grades CSV" in run.outputs and run.outputs["grades CSV"].exists()
+    scores = _auto_scores(course.db_url)
+    assert all(score is None for cells in scores.values() for score in cells), scores

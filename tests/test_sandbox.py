@@ -51,3 +51,50 @@ def test_dev_shm_is_size_capped(tmp_path: Path) -> None:
     assert "No space left on device" in done.stdout, done.stdout + done.stderr
     size = int(done.stdout.split()[-5])  # ls -l: the size column
     assert size <= 8 * 2**20
+
+
+ESCAPES = r'''
+grep -E "NoNewPrivs" /proc/self/status
+unshare -Urm true 2>/dev/null && echo ESCAPED-unshare
+python3 - <<'PY'
+import ctypes, os, threading, subprocess
+libc = ctypes.CDLL(None, use_errno=True)
+for name, call in (("ptrace", lambda: libc.ptrace(0, 0, 0, 0)),
+                   ("mount", lambda: libc.mount(b"none", b"/tmp", b"tmpfs", 0, None)),
+                   ("unshare", lambda: libc.unshare(0x10000000)), ("keyctl", lambda: libc.syscall(250, 0, 0)),
+                   ("bpf", lambda: libc.syscall(321, 0, 0, 0))):
+    if call() == 0:
+        print("ESCAPED-" + name)
+threading.Thread(target=print, args=("thread",)).start()
+pid = os.fork()
+if pid == 0:
+    os._exit(7)
+print("fork", os.waitpid(pid, 0)[1] >> 8, subprocess.run(["echo", "child"], capture_output=True, text=True).stdout)
+PY
+'''
+
+
+def test_no_escalation_from_inside(tmp_path: Path) -> None:
+    """NoNewPrivs and the seccomp filter: no nested namespaces, mounts, ptrace, keyrings or BPF;
+    threads, fork and subprocesses still work."""
+    from course_grader.grading import seccomp
+
+    if not seccomp.supported():
+        pytest.skip("no seccomp filter for this architecture")
+    submission, sockets = tmp_path / "submission", tmp_path / "sockets"
+    submission.mkdir()
+    sockets.mkdir()
+    box = sandbox.Sandbox(submission, sockets, Limits(device="cpu"),
+                          seccomp_filter=seccomp.write_filter(tmp_path / "filter.bpf"))
+    done = subprocess.run(box.command(["/bin/sh", "-c", ESCAPES]), capture_output=True, text=True, timeout=60)
+    assert "ESCAPED" not in done.stdout, done.stdout
+    assert "NoNewPrivs:\t1" in done.stdout and "thread" in done.stdout and "fork 7 child" in done.stdout, done.stdout + done.stderr
+
+
+def test_the_seccomp_program_is_well_formed() -> None:
+    from course_grader.grading import seccomp
+
+    for machine in seccomp.SYSCALLS:
+        code = seccomp.program(machine)
+        assert len(code) % 8 == 0 and len(code) // 8 < 4096
+        assert set(seccomp.DENIED) - {"iopl", "ioperm"} <= set(seccomp.SYSCALLS[machine])

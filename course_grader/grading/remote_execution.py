@@ -26,7 +26,9 @@ import nbformat
 from nbformat import NotebookNode
 from traitlets.config import Config
 
+from . import seccomp
 from .cgroups import SandboxCgroup, sandbox_cgroup
+from .grader_checks import MACHINERY_ERRORS
 from .limits import Limits
 from .process_tree import descendants_cpu_seconds, kill_group
 from .sandbox import Sandbox, SandboxUnavailable, UidLease, check_tools, shortfalls, weaker_sandbox_message
@@ -34,6 +36,7 @@ from .sandboxed_kernel import SandboxedKernelManager
 
 SOCKET_PARENT = Path(os.environ.get("COURSE_SOCKET_PARENT", "/dev/shm"))
 LIMIT_ENAME = "GradingLimitExceeded"
+CUT_NOTICE = "[grader] output cut: the notebook's output passed the grader's limit; the cell was interrupted"
 NOT_RUN_ENAME = "NotExecuted"
 
 
@@ -135,10 +138,7 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
                 self.current_index = index
             cell, resources = super().preprocess_cell(cell, resources, index)
             if index in self.cut_cells:
-                cell.outputs.append(nbformat.v4.new_output(
-                    "stream", name="stdout",
-                    text=f"\n[grader] output cut: the notebook's output passed the limit of {limits.output_bytes} bytes; "
-                         "the cell was interrupted\n"))
+                cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=f"\n{CUT_NOTICE}\n"))
             if cell.cell_type == "code":
                 for out in cell.outputs:
                     if out.output_type == "error" and out.get("ename") == "CellTimeoutError":
@@ -155,6 +155,8 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
             content = msg.get("content") or {}
             if msg_type == "error":  # kept (it fails the cell), but never bigger than ERROR_BYTES
                 shrink_error(content)
+                if content.get("ename") in MACHINERY_ERRORS:  # the notebook cannot speak as the grader
+                    content["ename"] = f"{content['ename']} (raised by the notebook)"
             size = message_bytes(content)
             display_id = (content.get("transient") or {}).get("display_id")
             if display_id:  # the message rewrites every earlier output of that display: each one holds it
@@ -267,7 +269,7 @@ def execute_notebook(nb_name: str, files: dict[str, bytes], execute_config: dict
         if lease.uid is not None:
             os.chown(sockets, lease.uid, lease.uid)
         sandbox = Sandbox(work / "submission", sockets, limits, Path(data_cache) if data_cache else None, lease.uid,
-                          cgroup=cgroup)
+                          cgroup=cgroup, seccomp_filter=seccomp.write_filter(work / "seccomp.bpf"))
         executor = _make_executor(execute_config, limits, sandbox)
         try:
             executor.preprocess(nb, {"metadata": {"path": str(work / "submission")}})
@@ -291,7 +293,8 @@ def execute_notebook(nb_name: str, files: dict[str, bytes], execute_config: dict
         lease.close()
         remove_tree(work)
         remove_tree(sockets)
-    return {"nb": nbformat.writes(nb), "problems": problems, "seconds": time.monotonic() - started}
+    cut = sorted(executor.cut_cells) if executor is not None else []
+    return {"nb": nbformat.writes(nb), "problems": problems, "cut_cells": cut, "seconds": time.monotonic() - started}
 
 
 def remove_tree(path: Path) -> None:

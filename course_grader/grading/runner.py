@@ -16,7 +16,8 @@ from .device import memory_fraction
 from .device import resolve as resolve_device
 from .limits import Limits
 from .run_lock import assignment_lock
-from .remote_execution import LIMIT_ENAME, NOT_RUN_ENAME, execute_submission, mark_failure
+from .grader_checks import MACHINERY_ERRORS
+from .remote_execution import CUT_NOTICE, execute_submission, mark_failure
 from .state import GradingState, _files, grader_fingerprint, tree_hash
 from .safe_text import printable
 from .submission_files import describe, vetted_copy
@@ -87,17 +88,21 @@ def shared_data_cache() -> str | None:
     return str(cache) if cache.is_dir() else None
 
 
-def problems_by_cell(nb_json: str) -> dict[str, str]:
-    """grade_id -> reason for every cell the grader stopped, cut or timed out."""
+def problems_by_cell(nb_json: str, cut_cells: list[int] = ()) -> dict[str, str]:
+    """grade_id -> reason for every cell the grader stopped, cut or timed out.
+
+    Only the grader's own marks count: error names the notebook itself raised were renamed on
+    arrival, and which cells had their output cut comes from the executor (``cut_cells``), not from text.
+    """
     nb = nbformat.reads(nb_json, as_version=4)
     out: dict[str, list[str]] = {}
     for index, cell in enumerate(nb.cells):
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell #{index}"
+        if index in cut_cells:
+            out.setdefault(grade_id, []).append(CUT_NOTICE)
         for o in cell.get("outputs", []):
-            if o.output_type == "error" and o.get("ename") in (LIMIT_ENAME, NOT_RUN_ENAME, "CellTimeoutError"):
+            if o.output_type == "error" and o.get("ename") in MACHINERY_ERRORS:
                 out.setdefault(grade_id, []).append(o.get("evalue", ""))
-            elif o.output_type == "stream" and "[grader] output cut" in o.get("text", ""):
-                out.setdefault(grade_id, []).append(o.text.strip())
     # a cell can hit two limits (its output is cut, then it runs out of time draining it): name both
     return {grade_id: "; ".join(reasons) for grade_id, reasons in out.items()}
 
@@ -130,6 +135,11 @@ class _Cluster:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+def future_deadline(limits: Limits, notebooks: int) -> float:
+    """Seconds a submission may take on the cluster, queueing included, before it is given up."""
+    return 2 * (notebooks * (limits.notebook_wall_s + 60) + 60)
 
 
 def preflight_problem(result: dict, names: list[str]) -> str | None:
@@ -240,7 +250,7 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
             if "nb" not in r:
                 continue
             problems += r.get("problems", [])
-            comments[name] = problems_by_cell(r["nb"])
+            comments[name] = problems_by_cell(r["nb"], r.get("cut_cells", []))
             problems += [f"{cell}: {why}" for cell, why in comments[name].items()
                          if not any(why in p for p in problems)]
             steps.fail_closed(db_url, assignment, student, name, None, comments[name])
@@ -269,8 +279,13 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
             reference = {"student": "(pre-flight)", "assignment": assignment, "notebooks": expected,
                          "files": {str(p.relative_to(source)): p.read_bytes() for p in _files(source)},
                          "execute_config": config, "limits": limits.to_dict(), "data_cache": data_cache}
-            result = cluster.client.submit(execute_submission, reference, pure=False,
-                                           key=f"preflight-{assignment}-{uuid.uuid4().hex[:8]}").result()
+            future = cluster.client.submit(execute_submission, reference, pure=False,
+                                           key=f"preflight-{assignment}-{uuid.uuid4().hex[:8]}")
+            try:
+                result = future.result(timeout=future_deadline(limits, len(expected)))
+            except TimeoutError:
+                result = {"notebooks": {n: {"infrastructure": "the pre-flight did not finish within its deadline"}
+                                        for n in expected}}
             problem = preflight_problem(result, expected)
             if problem:
                 run.stopped = f"pre-flight failed, nothing was graded: {problem}"
@@ -282,20 +297,41 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
         attempts: dict[str, int] = {}
         machinery_failures: dict[str, set[str]] = {}  # reason -> students
 
+        deadlines: dict[str, float] = {}  # future key -> when it is given up
+        running: dict[str, object] = {}  # future key -> future
+
         def submit(student: str) -> None:
             future = cluster.client.submit(execute_submission, payloads[student], pure=False,
                                            key=f"grade-{assignment}-{student}-{uuid.uuid4().hex[:8]}")
             in_flight[future.key] = student
+            running[future.key] = future
+            deadlines[future.key] = time.monotonic() + future_deadline(limits, len(payloads[student]["notebooks"]))
             futures.add(future)
+
+        def next_result() -> tuple[str, dict | None]:
+            """(future key, result) of the next future that finished or ran past its deadline."""
+            while not futures.has_ready():
+                overdue = [key for key in in_flight if time.monotonic() > deadlines[key]]
+                if overdue:
+                    running[overdue[0]].cancel()
+                    return overdue[0], {"notebooks": {n: {"infrastructure": "the grading worker did not answer "
+                                                           "within its deadline (notebook wall clock plus a margin)"}
+                                                       for n in sanitized_names[in_flight[overdue[0]]]}}
+                time.sleep(0.2)
+            future, result = next(futures)
+            ok = future.status == "finished" and isinstance(result, dict)
+            return future.key, result if ok else {"notebooks": {
+                n: {"infrastructure": f"the grading worker failed: {result!r}"[:500]}
+                for n in sanitized_names.get(in_flight.get(future.key, ""), [])}}
 
         def drain(keep: int) -> None:
             """Score results as they arrive; wait until at most ``keep`` submissions are in flight."""
             while in_flight and (len(in_flight) > keep or futures.has_ready()):
-                future, result = next(futures)
-                student = in_flight.pop(future.key)
-                if future.status != "finished" or not isinstance(result, dict):
-                    reason = f"the grading worker failed: {result!r}"[:500]
-                    result = {"notebooks": {n: {"infrastructure": reason} for n in sanitized_names[student]}}
+                key, result = next_result()
+                if key not in in_flight:  # a future given up on earlier (cancelled), arriving late
+                    continue
+                student = in_flight.pop(key)
+                running.pop(key, None)
                 failures = [r["infrastructure"] for r in result.get("notebooks", {}).values() if "infrastructure" in r]
                 if failures and attempts.get(student, 0) < RETRIES and not run.stopped:
                     attempts[student] = attempts.get(student, 0) + 1

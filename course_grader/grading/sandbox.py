@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import fcntl
 import os
+import platform
 import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import seccomp
 from .cgroups import SandboxCgroup
 from .device import sandbox_settings
 from .limits import Limits
@@ -30,6 +32,7 @@ SUBMISSION = "/submission"
 DATA = "/opt/course-data"
 UID_BASE = 61000
 UID_SLOTS = 512
+SECCOMP_FD = 9
 LOCK_DIR = Path(os.environ.get("COURSE_GRADE_LOCK_DIR", "/tmp/course-grade-uids"))
 #: Environment variables passed through to the kernel (everything else is dropped).
 PASS_ENV = ("LANG", "LC_ALL", "TZ", "MPLBACKEND", "PYTHONWARNINGS", "KERAS_BACKEND", "OMP_NUM_THREADS",
@@ -47,9 +50,12 @@ def shortfalls(cgroup: SandboxCgroup | None, why: str) -> list[str]:
     environment, a size-capped ``/dev``, a process cap per sandbox (its own uid as root, its own user
     namespace otherwise). Held only with a cgroup: memory for all the sandbox's processes together.
     """
-    if cgroup is not None:
-        return []
-    return [f"memory is capped per process (RLIMIT_AS), not for the whole sandbox: {why}"]
+    missing = []
+    if cgroup is None:
+        missing.append(f"memory is capped per process (RLIMIT_AS), not for the whole sandbox: {why}")
+    if not seccomp.supported():
+        missing.append(f"no seccomp filter for this machine's architecture ({platform.machine()})")
+    return missing
 
 
 def weaker_sandbox_message(missing: list[str]) -> str:
@@ -141,6 +147,7 @@ class Sandbox:
     uid: int | None = None
     extra_env: dict[str, str] | None = None
     cgroup: SandboxCgroup | None = None
+    seccomp_filter: Path | None = None  # classic BPF for ``bwrap --seccomp`` (see seccomp.py)
 
     def environment(self) -> dict[str, str]:
         env = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
@@ -173,8 +180,8 @@ class Sandbox:
                 f"--nofile={lim.open_files}:{lim.open_files}", "--core=0:0", "--"]
 
     def bwrap_args(self) -> list[str]:
-        if self.uid is None:  # unprivileged: bubblewrap builds a user namespace itself
-            namespaces = ["--unshare-all"]
+        if self.uid is None:  # unprivileged: bubblewrap builds a user namespace itself, the last one allowed
+            namespaces = ["--unshare-all", "--unshare-user", "--disable-userns"]
         else:  # root: no user namespace (the kernel gets a real uid of its own, see command())
             namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
                           "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
@@ -203,6 +210,8 @@ class Sandbox:
         if self.data_cache and Path(self.data_cache).is_dir():
             args += [*_parents(DATA), "--ro-bind", str(self.data_cache), DATA]
         args += ["--remount-ro", "/", "--chdir", HOME, "--clearenv"]
+        if self.seccomp_filter is not None:  # opened on SECCOMP_FD by command()
+            args += ["--seccomp", str(SECCOMP_FD)]
         for key, value in self.environment().items():
             args += ["--setenv", key, value]
         return args
@@ -225,4 +234,6 @@ class Sandbox:
         # can read /proc/1/environ (the instructor's variables: database URLs, tokens).
         clear = ["/usr/bin/env", "-i", "PATH=/usr/bin:/bin"]
         enter = self.cgroup.enter_command() if self.cgroup is not None else []
+        if self.seccomp_filter is not None:
+            enter = ["/bin/sh", "-c", f'exec "$@" {SECCOMP_FD}<"$0"', str(self.seccomp_filter), *enter]
         return [*enter, *clear, *self.rlimit_args(), *self.bwrap_args(), "--", *drop, *copy_in, *argv]

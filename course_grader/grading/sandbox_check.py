@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import seccomp
 from .cgroups import sandbox_cgroup
 from .limits import Limits
 from .sandbox import Sandbox, SandboxUnavailable, UidLease, check_tools, shortfalls
@@ -33,8 +35,10 @@ def check(limits: Limits | None = None) -> list[Guarantee]:
             submission, sockets = Path(work) / "submission", Path(work) / "sockets"
             submission.mkdir()
             sockets.mkdir()
-            box = Sandbox(submission, sockets, limits, uid=lease.uid, cgroup=cgroup)
-            probe = "cat /proc/self/cgroup >/dev/null; touch /dev/probe 2>/dev/null && echo dev-writable; echo ok"
+            box = Sandbox(submission, sockets, limits, uid=lease.uid, cgroup=cgroup,
+                          seccomp_filter=seccomp.write_filter(Path(work) / "seccomp.bpf"))
+            probe = ("touch /dev/probe 2>/dev/null && echo dev-writable; unshare -U true 2>/dev/null && echo userns; "
+                     "grep -q 'NoNewPrivs:.*1' /proc/self/status || echo new-privs; echo ok")
             done = subprocess.run(box.command(["/bin/sh", "-c", probe]), capture_output=True, text=True, timeout=60)
     finally:
         if cgroup is not None:
@@ -44,11 +48,15 @@ def check(limits: Limits | None = None) -> list[Guarantee]:
     if not runs:
         return [Guarantee("bubblewrap sandbox", False, f"a sandbox did not start: {done.stderr.strip()[-500:]}")]
     root = os.geteuid() == 0
-    memory_missing = shortfalls(cgroup, why)
+    memory_missing = [m for m in shortfalls(cgroup, why) if m.startswith("memory")]
     return [
         Guarantee("no network, private read-only files, cleared environment", True, "bubblewrap namespaces"),
         Guarantee("no capabilities", True, "a throwaway uid per sandbox (setpriv)" if root
                   else "a user namespace of its own (the instructor's uid outside it)"),
+        Guarantee("no escalation from inside",
+                  seccomp.supported() and "userns" not in done.stdout and "new-privs" not in done.stdout,
+                  "NoNewPrivs and a seccomp filter (no namespaces, mounts, ptrace, keyrings, BPF)"
+                  if seccomp.supported() else f"no seccomp filter for {platform.machine()}"),
         Guarantee("size-capped /dev, /dev/shm, /tmp and home", "dev-writable" not in done.stdout,
                   f"/dev read-only, tmpfs of {limits.disk_bytes // 2**20} MiB each"),
         Guarantee(f"{limits.processes} processes per sandbox", True,
