@@ -31,7 +31,8 @@ ASSIGNMENT = "tiny"
 GOOD = ["reference", "blank", "wrong", "warns"]
 #: Short limits so the attack submissions finish in seconds.
 LIMITS = Limits(cell_wall_s=4, cell_cpu_s=4, notebook_wall_s=40, notebook_cpu_s=30, output_bytes=200_000,
-                disk_bytes=8 * 1024 * 1024, file_bytes=4 * 1024 * 1024, processes=64)
+                disk_bytes=8 * 1024 * 1024, file_bytes=4 * 1024 * 1024, processes=64,
+                sandbox_memory_bytes=1536 * 1024 * 1024)
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(_missing := (shutil.which("bwrap") is None), reason="bubblewrap not installed")]
@@ -106,6 +107,23 @@ def add_attackers(course: Course) -> None:
     submit_code(course, "hog", SOLVED, extra="import numpy as np\nhuge = np.ones(6 * 1024**3 // 8)")
     submit_code(course, "spinner", "def f(x):\n    while True:\n        pass")
     submit_code(course, "extra", SOLVED)
+    # the rest of the hostile class: each keeps its correct answer, so each must score full marks
+    submit_code(course, "children", SOLVED, extra=(  # three children of 700 MiB under one 1.5 GiB cap (the
+        # cap itself is proven in test_sandbox_cgroups.py; here: the class run is not disturbed)
+        "import os, time\nkids = []\nfor i in range(3):\n    pid = os.fork()\n    if pid == 0:\n"
+        "        block = bytearray(700 * 2**20)\n        time.sleep(1)\n        os._exit(0)\n    kids.append(pid)\n"
+        "print('signals', [os.waitpid(k, 0)[1] & 0x7f for k in kids])"))
+    submit_code(course, "displays", SOLVED, extra=(  # 300 outputs of one display, each rewritten to 100 kB
+        "from IPython.display import display, HTML\nh = display(HTML('s'), display_id=True)\n"
+        "for i in range(300):\n    h.display(HTML('s'))\nh.update(HTML('x' * 100_000))"))
+    submit_code(course, "shouter", SOLVED, extra="raise ValueError('y' * 20_000_000)")
+    submit_code(course, "socketfill", SOLVED, extra=(  # a chain deeper than PATH_MAX and files in the socket folder
+        "import os, ipykernel\nhere = os.path.dirname(ipykernel.connect.get_connection_file())\nos.chdir(here)\n"
+        "for i in range(2500):\n    os.mkdir('d')\n    os.chdir('d')\nos.chdir(here)\n"
+        "for i in range(8):\n    open(f'f{i}', 'wb').write(os.urandom(3 * 2**20))"))
+    submit_code(course, "scripter", SOLVED, extra=(
+        "from IPython.display import display, HTML, Javascript\n"
+        "display(HTML('<script>alert(1)</script>'), Javascript('alert(2)'))"))
     # an error dressed as the grader's, carrying a spreadsheet formula and terminal escapes
     submit_code(course, "forger", SOLVED, extra=(
         "class GradingLimitExceeded(Exception):\n    pass\n"
@@ -316,3 +334,24 @@ def test_a_notebook_cannot_write_the_graders_reasons(graded: dict) -> None:
     assert "\x1b" not in run.summary()
     rows = [r for r in csv.DictReader((course.root / "exports" / ASSIGNMENT / "cells.csv").open())]
     assert not any(v.startswith(("=", "+", "@")) for r in rows for v in r.values() if v)
+
+
+HOSTILE_KEEPING_THEIR_ANSWER = ["snoop", "escaper", "chatty", "forker", "filler", "hog", "extra",
+                                "linker", "forger", "children", "displays", "shouter", "socketfill", "scripter"]
+HOSTILE_WITHOUT_AN_ANSWER = ["sleeper", "spinner", "corrupt", "renamer", "nblink", "quitter"]  # quitter: its own crash
+
+
+def test_a_hostile_class_grades_to_completion_beside_honest_students(graded: dict) -> None:
+    """Twenty hostile submissions in one run: the run finishes with its exports, nothing is left not
+    graded, each keeps exactly what its honest part earns, and honest scores match plain nbgrader."""
+    course, run = graded["course"], graded["run"]
+    assert len(HOSTILE_KEEPING_THEIR_ANSWER + HOSTILE_WITHOUT_AN_ANSWER) >= 20
+    assert not run.not_graded and not run.stopped, run.summary()
+    assert run.outputs["grades CSV"].exists() and run.outputs["report"].exists()
+    for student in HOSTILE_KEEPING_THEIR_ANSWER:
+        assert scores(course, student) == {"test_sig": 2.0}, (student, comment(course, student))
+    for student in HOSTILE_WITHOUT_AN_ANSWER:
+        assert scores(course, student) == {"test_sig": 0.0}, student
+    autograded = course.root / "autograded"
+    assert max(p.stat().st_size for p in autograded.rglob("*.ipynb")) < 2_000_000
+    assert "cut by the grader" in (autograded / "shouter" / ASSIGNMENT / "demo.ipynb").read_text()

@@ -73,6 +73,13 @@ def shrink_error(content: dict) -> None:
         content["traceback"] = kept
 
 
+def disarm_error(content: dict) -> None:
+    """An error the notebook raised: cut to ERROR_BYTES, and renamed if it wears a grader error's name."""
+    shrink_error(content)
+    if content.get("ename") in MACHINERY_ERRORS:
+        content["ename"] = f"{content['ename']} (raised by the notebook)"
+
+
 def error_output(ename: str, message: str) -> NotebookNode:
     return nbformat.v4.new_output("error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
 
@@ -153,10 +160,8 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
             if msg_type not in COUNTED_MESSAGES:
                 return super().process_message(msg, cell, cell_index)
             content = msg.get("content") or {}
-            if msg_type == "error":  # kept (it fails the cell), but never bigger than ERROR_BYTES
-                shrink_error(content)
-                if content.get("ename") in MACHINERY_ERRORS:  # the notebook cannot speak as the grader
-                    content["ename"] = f"{content['ename']} (raised by the notebook)"
+            if msg_type == "error":  # kept (it fails the cell), but cut, and never in the grader's name
+                disarm_error(content)
             size = message_bytes(content)
             display_id = (content.get("transient") or {}).get("display_id")
             if display_id:  # the message rewrites every earlier output of that display: each one holds it
@@ -178,6 +183,15 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
                     cell["execution_count"] = content["execution_count"]
                 return None  # dropped: not kept, not used to update an earlier display
             return super().process_message(msg, cell, cell_index)
+
+        def on_cell_executed(self, **kwargs):
+            """The kernel's execute_reply repeats the error: the same renaming and cut apply to it (a reply
+            nbclient made up itself for a timeout has no header and is the grader's own)."""
+            reply = kwargs.get("execute_reply") or {}
+            content = reply.get("content") or {}
+            if "header" in reply and content.get("status") == "error":
+                disarm_error(content)
+            return super().on_cell_executed(**kwargs)
 
         def _stored_bytes(self) -> int:
             return sum(message_bytes(out) for c in self.nb.cells for out in c.get("outputs", []))

@@ -126,9 +126,13 @@ class _Cluster:
         if scheduler:
             self.client = Client(scheduler, timeout="30s")
         else:
+            import dask
+
             n = workers or os.cpu_count() or 1
-            self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=40)  # no dashboard: nothing listens but the cluster
+            dask.config.set({"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []})
+            # private: no dashboard, loopback only, TLS with temporary credentials that only this process holds
+            self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                        dashboard_address=None, silence_logs=40, security=True)
             self.client = Client(self.cluster)
 
     def close(self) -> None:
