@@ -24,6 +24,7 @@ from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
+from nbclient.util import run_sync
 from traitlets.config import Config
 
 from . import seccomp
@@ -117,6 +118,17 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
             km = super().create_kernel_manager()
             km.attach_sandbox(sandbox)
             return km
+
+        async def async_start_new_kernel_client(self):
+            """Once the kernel has made its sockets, its socket folder is closed to it (as root: the
+            folder goes back to root), so it is the one writable host folder no more."""
+            client = await super().async_start_new_kernel_client()
+            if sandbox.uid is not None:
+                os.chown(sandbox.socket_dir, 0, 0)
+                os.chmod(sandbox.socket_dir, 0o755)
+            return client
+
+        start_new_kernel_client = run_sync(async_start_new_kernel_client)  # nbclient binds the base one
 
         def preprocess(self, nb, resources=None, km=None):
             self.current_index: int | None = None
