@@ -74,5 +74,7 @@ class GradeInSandbox(Execute):
         """``submitted/<student>/<assignment>`` as the instructor collected it (links not followed)."""
         course = self.config.get("CourseDirectory", {})
         info = resources.get("nbgrader", {})
+        if not info.get("student") or not info.get("assignment"):
+            return Path("/nonexistent")  # not run by nbgrader's autograde: nothing to check
         return (Path(course.get("root", ".")) / course.get("submitted_directory", "submitted")
                 / str(info.get("student", "")) / str(info.get("assignment", "")))
