@@ -2,23 +2,36 @@
 temporary credentials, so another local user cannot connect and run code as the instructor."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import urllib.request
 
 import pytest
-from distributed import Client
-from distributed.security import Security
 
 from course_grader.grading.runner import _Cluster
 
 pytestmark = pytest.mark.slow
 
 
-def _connects(address: str, **kwargs) -> bool:
+ATTEMPT = """
+import sys
+from distributed import Client
+from distributed.security import Security
+kwargs = {"security": Security.temporary()} if sys.argv[2] == "own-credentials" else {}
+client = Client(sys.argv[1], timeout=5, **kwargs)
+print("CONNECTED", client.submit(abs, -1).result(timeout=10))
+"""
+
+
+def _connects(address: str, how: str = "none") -> bool:
+    """Another user's attempt, in a process of its own (a failed distributed Client can deadlock the
+    process that made it when it is garbage-collected)."""
     try:
-        Client(address, timeout=5, **kwargs).close()
-    except Exception:  # noqa: BLE001 - refused, whatever the way
+        done = subprocess.run([sys.executable, "-c", ATTEMPT, address, how], capture_output=True, text=True,
+                              timeout=60)
+    except subprocess.TimeoutExpired:
         return False
-    return True
+    return "CONNECTED" in done.stdout
 
 
 def test_the_embedded_cluster_accepts_only_the_grader() -> None:
@@ -33,6 +46,17 @@ def test_the_embedded_cluster_accepts_only_the_grader() -> None:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/{page}", timeout=5)
         assert not _connects(address)  # no credentials
         assert not _connects(address.replace("tls://", "tcp://"))  # plain TCP
-        assert not _connects(address, security=Security.temporary())  # credentials of its own making
+        assert not _connects(address, "own-credentials")  # credentials of its own making
+    finally:
+        cluster.close()
+
+
+def test_the_same_attempt_connects_to_an_open_cluster() -> None:
+    """The control: against a plain Dask cluster (what `course grade` used to start) the attempt gets in."""
+    from distributed import LocalCluster
+
+    cluster = LocalCluster(n_workers=1, processes=True, host="127.0.0.1", dashboard_address=None)
+    try:
+        assert _connects(cluster.scheduler_address)
     finally:
         cluster.close()
