@@ -113,7 +113,8 @@ def _find_v2(configured: Path | None) -> tuple[CgroupParent | None, str]:
             return None, f"cannot create {parent}: {exc}"
     if not _writable(parent):
         return None, f"the cgroup {parent} is not writable by this user"
-    enabled = {c.lstrip("+") for c in (parent / "cgroup.subtree_control").read_text().split()} if (parent / "cgroup.subtree_control").is_file() else set()
+    control = parent / "cgroup.subtree_control"
+    enabled = {c.lstrip("+") for c in control.read_text().split()} if control.is_file() else set()
     missing = [c for c in REQUIRED if c not in enabled]
     if missing:
         return None, f"the cgroup {parent} does not delegate the {' and '.join(missing)} controller"

@@ -20,7 +20,7 @@ from .grader_checks import MACHINERY_ERRORS
 from .remote_execution import CUT_NOTICE, execute_submission, mark_failure
 from .state import GradingState, _files, grader_fingerprint, tree_hash
 from .safe_text import printable
-from .submission_files import describe, vetted_copy
+from .submission_files import describe, notebook_refusal, vetted_copy
 
 INTERRUPTED = "grading did not finish (interrupted or still running); run `course grade` again"
 #: A submission whose sandbox failed before any student code ran is tried this many times more.
@@ -301,23 +301,22 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
         attempts: dict[str, int] = {}
         machinery_failures: dict[str, set[str]] = {}  # reason -> students
 
-        deadlines: dict[str, float] = {}  # future key -> when it is given up
-        running: dict[str, object] = {}  # future key -> future
+        running: dict[str, tuple[object, float]] = {}  # future key -> (future, when it is given up)
 
         def submit(student: str) -> None:
             future = cluster.client.submit(execute_submission, payloads[student], pure=False,
                                            key=f"grade-{assignment}-{student}-{uuid.uuid4().hex[:8]}")
             in_flight[future.key] = student
-            running[future.key] = future
-            deadlines[future.key] = time.monotonic() + future_deadline(limits, len(payloads[student]["notebooks"]))
+            deadline = time.monotonic() + future_deadline(limits, len(payloads[student]["notebooks"]))
+            running[future.key] = (future, deadline)
             futures.add(future)
 
         def next_result() -> tuple[str, dict | None]:
             """(future key, result) of the next future that finished or ran past its deadline."""
             while not futures.has_ready():
-                overdue = [key for key in in_flight if time.monotonic() > deadlines[key]]
+                overdue = [key for key in in_flight if time.monotonic() > running[key][1]]
                 if overdue:
-                    running[overdue[0]].cancel()
+                    running[overdue[0]][0].cancel()
                     return overdue[0], {"notebooks": {n: {"infrastructure": "the grading worker did not answer "
                                                            "within its deadline (notebook wall clock plus a margin)"}
                                                        for n in sanitized_names[in_flight[overdue[0]]]}}
@@ -350,25 +349,19 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
                 finish(student, result)
 
         for student in pending:
-            folder = root / "submitted" / student / assignment
-            if folder.parent.is_symlink():
-                refused = {".": "the student's folder is a symbolic link: not graded"}
-                vetted_copy(root / "nonexistent", staging / student / assignment)
-            else:
-                refused = vetted_copy(folder, staging / student / assignment)
+            refused = vetted_copy(root / "submitted" / student / assignment, staging / student / assignment)
             refusals[student] = describe(refused)
-            for nb in expected:  # a refused notebook: a placeholder, so the student has a row with the reason
-                if f"{nb}.ipynb" in refused or "." in refused:
-                    placeholder = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("not graded")])
-                    nbformat.write(placeholder, str(staging / student / assignment / f"{nb}.ipynb"))
+            reasons: dict[str, str] = {nb: why for nb in expected if (why := notebook_refusal(refused, f"{nb}.ipynb"))}
+            for nb in reasons:  # a refused notebook: a placeholder, so the student has a row with the reason
+                placeholder = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("not graded")])
+                nbformat.write(placeholder, str(staging / student / assignment / f"{nb}.ipynb"))
             names, failed, warnings = steps.sanitize(app, student)
             submitted = {p.stem for p in (staging / student / assignment).glob("*.ipynb")}
-            reasons: dict[str, str] = {}
             whole = failed.pop("*", None)
             for nb in expected:
-                if f"{nb}.ipynb" in refused or "." in refused:
-                    reasons[nb] = f"{nb}.ipynb: {refused.get(f'{nb}.ipynb') or refused['.']}"
-                elif nb in failed:
+                if nb in reasons:
+                    continue
+                if nb in failed:
                     reasons[nb] = failed[nb]
                 elif nb not in submitted:
                     extra = sorted(submitted - set(expected))

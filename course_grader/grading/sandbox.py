@@ -43,23 +43,23 @@ class SandboxUnavailable(RuntimeError):
     """bubblewrap (or prlimit) is missing: refuse to run student code unconfined."""
 
 
-def shortfalls(cgroup: SandboxCgroup | None, why: str) -> list[str]:
-    """The sandbox guarantees this host cannot give (empty: all hold).
+def shortfalls(cgroup: SandboxCgroup | None, why: str) -> dict[str, str]:
+    """Guarantee (``memory``, ``seccomp``) -> why this host cannot give it (empty: all hold).
 
     Held everywhere bubblewrap runs: no network, a private read-only file system, a cleared
     environment, a size-capped ``/dev``, a process cap per sandbox (its own uid as root, its own user
     namespace otherwise). Held only with a cgroup: memory for all the sandbox's processes together.
     """
-    missing = []
+    missing = {}
     if cgroup is None:
-        missing.append(f"memory is capped per process (RLIMIT_AS), not for the whole sandbox: {why}")
+        missing["memory"] = f"memory is capped per process (RLIMIT_AS), not for the whole sandbox: {why}"
     if not seccomp.supported():
-        missing.append(f"no seccomp filter for this machine's architecture ({platform.machine()})")
+        missing["seccomp"] = f"no seccomp filter for this machine's architecture ({platform.machine()})"
     return missing
 
 
-def weaker_sandbox_message(missing: list[str]) -> str:
-    return ("this sandbox cannot give every guarantee here: " + "; ".join(missing)
+def weaker_sandbox_message(missing: dict[str, str]) -> str:
+    return ("this sandbox cannot give every guarantee here: " + "; ".join(missing.values())
             + ". Fix that, or accept the weaker sandbox with c.CourseGrade.allow_weaker_sandbox = True "
               "in nbgrader_config.py (`course sandbox check` lists every guarantee)")
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import platform
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -48,24 +47,23 @@ def check(limits: Limits | None = None) -> list[Guarantee]:
     if not runs:
         return [Guarantee("bubblewrap sandbox", False, f"a sandbox did not start: {done.stderr.strip()[-500:]}")]
     root = os.geteuid() == 0
-    memory_missing = [m for m in shortfalls(cgroup, why) if m.startswith("memory")]
+    missing = shortfalls(cgroup, why)
     return [
         Guarantee("no network, private read-only files, cleared environment", True, "bubblewrap namespaces"),
         Guarantee("no capabilities", True, "a throwaway uid per sandbox (setpriv)" if root
                   else "a user namespace of its own (the instructor's uid outside it)"),
         Guarantee("no escalation from inside",
-                  seccomp.supported() and "userns" not in done.stdout and "new-privs" not in done.stdout,
-                  "NoNewPrivs and a seccomp filter (no namespaces, mounts, ptrace, keyrings, BPF)"
-                  if seccomp.supported() else f"no seccomp filter for {platform.machine()}"),
+                  "seccomp" not in missing and "userns" not in done.stdout and "new-privs" not in done.stdout,
+                  missing.get("seccomp",
+                              "NoNewPrivs and a seccomp filter (no namespaces, mounts, ptrace, keyrings, BPF)")),
         Guarantee("size-capped /dev, /dev/shm, /tmp and home", "dev-writable" not in done.stdout,
                   f"/dev read-only, tmpfs of {limits.disk_bytes // 2**20} MiB each"),
         Guarantee(f"{limits.processes} processes per sandbox", True,
                   ("its own uid's RLIMIT_NPROC" if root else "RLIMIT_NPROC inside its own user namespace")
                   + (" and a pids cgroup" if cgroup is not None else "")),
-        Guarantee(f"{limits.sandbox_memory_bytes // 2**20} MiB of memory per sandbox", not memory_missing,
-                  f"a memory cgroup ({cgroup.parent.describe()})" if cgroup is not None else memory_missing[0]),
-        Guarantee("CPU time per sandbox", cgroup is not None and "cpuacct" in cgroup.parent.dirs or
-                  cgroup is not None and "cpu" in cgroup.parent.dirs,
+        Guarantee(f"{limits.sandbox_memory_bytes // 2**20} MiB of memory per sandbox", "memory" not in missing,
+                  f"a memory cgroup ({cgroup.parent.describe()})" if cgroup is not None else missing["memory"]),
+        Guarantee("CPU time per sandbox", cgroup is not None and bool({"cpuacct", "cpu"} & set(cgroup.parent.dirs)),
                   "cgroup CPU accounting" if cgroup is not None else
                   "the kernel's process tree only (a detached process is not counted)"),
     ]

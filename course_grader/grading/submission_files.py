@@ -54,13 +54,27 @@ def _walk(folder: Path, rel: str = "", depth: int = 0, seen: list[int] | None = 
             yield path, None, f"{_kind(info.st_mode)}: not graded (a submission holds plain files only)"
 
 
+LINKED_FOLDER = {".": "the submission folder (or the student's folder) is a symbolic link: not graded"}
+
+
+def _linked(folder: Path) -> bool:
+    """``submitted/<student>/<assignment>`` or ``submitted/<student>`` is a link (never followed)."""
+    return folder.is_symlink() or folder.parent.is_symlink()
+
+
 def refused_entries(folder: Path) -> dict[str, str]:
     """Relative path -> why it is refused, for every entry of ``folder`` that is not a plain file or folder."""
-    if folder.is_symlink() or folder.parent.is_symlink():
-        return {".": "the submission folder is a symbolic link: not graded"}
+    if _linked(folder):
+        return dict(LINKED_FOLDER)
     if not folder.is_dir():
         return {}
     return {rel: reason for rel, _, reason in _walk(folder) if reason}
+
+
+def notebook_refusal(refused: dict[str, str], filename: str) -> str | None:
+    """Why the notebook ``filename`` is not graded (it, or the whole folder, was refused), or None."""
+    reason = refused.get(filename) or refused.get(".")
+    return f"{filename}: {reason}" if reason else None
 
 
 def vetted_copy(src: Path, dst: Path) -> dict[str, str]:
@@ -69,8 +83,8 @@ def vetted_copy(src: Path, dst: Path) -> dict[str, str]:
         shutil.rmtree(dst)
     dst.mkdir(parents=True)
     refused: dict[str, str] = {}
-    if src.is_symlink():
-        return {".": "the submission folder is a symbolic link: not graded"}
+    if _linked(src):
+        return dict(LINKED_FOLDER)
     if not src.is_dir():
         return refused
     for rel, info, reason in _walk(src):

@@ -16,7 +16,7 @@ from nbgrader.preprocessors import Execute
 
 from ..grading.limits import Limits
 from ..grading.state import _files
-from ..grading.submission_files import describe, refused_entries
+from ..grading.submission_files import describe, notebook_refusal, refused_entries
 
 
 class GradingMachineryError(RuntimeError):
@@ -42,8 +42,8 @@ class GradeInSandbox(Execute):
             files.pop(rel, None)
             if rel != "." and (folder / rel).is_file():
                 (folder / rel).unlink()
-        if name in refused or "." in refused:
-            reason = f"{name}: {refused.get(name) or refused['.']}"
+        reason = notebook_refusal(refused, name)
+        if reason:
             self.log.warning("%s", reason)
             for cell in nb.cells:  # what the link pointed at (a solution, a classmate's work) is not shown
                 if cell.cell_type == "code" and not is_instructor_cell(cell):
