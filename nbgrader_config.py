@@ -94,12 +94,33 @@ c.Autograde.autograde_preprocessors = _exam_grading
 # autograded notebook, so its default enforce_metadata=True holds; a student's own cell that types a
 # delimiter fails that student's page, and `course grade` then writes a page of scores and reasons
 # only), RedactHiddenTestOutput from the outputs, SanitizeStudentHTML (nbconvert's bleach sanitiser)
-# keeps student HTML and JavaScript from running in the page, FeedbackSummary puts the score table on top.
+# keeps student HTML and JavaScript from running in the page, RenderMathOffline then writes every
+# markdown cell's TeX as MathML (its own allow-list: no TeX can add a tag, link or style), and
+# FeedbackSummary puts the score table on top. The page's template, course_grader/templates/
+# course_feedback, is nbgrader's feedback page with a head that loads no MathJax and no script from
+# a CDN: the maths shows on a hub without internet.
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
 
-from course_grader.preprocessors import FeedbackSummary, RedactHiddenTestOutput, SanitizeStudentHTML  # noqa: E402
+import course_grader  # noqa: E402
+import nbgrader  # noqa: E402
+from course_grader.preprocessors import (  # noqa: E402
+    FeedbackSummary, RedactHiddenTestOutput, RenderMathOffline, SanitizeStudentHTML,
+)
 
 c.GenerateFeedback.preprocessors = [
-    GetGrades, ClearHiddenTests, RedactHiddenTestOutput, SanitizeStudentHTML, FeedbackSummary,
+    GetGrades, ClearHiddenTests, RedactHiddenTestOutput, SanitizeStudentHTML, RenderMathOffline, FeedbackSummary,
     CSSHTMLHeaderPreprocessor]
+# Set for GenerateFeedback's exporter only: nbgrader's own defaults (GenerateFeedback.__init__, the
+# formgrader's "generate feedback") set the global HTMLExporter section and cannot undo it, and the
+# formgrader keeps its `formgrade` template. The folders of the chain course_feedback -> nbgrader's
+# feedback -> classic are basedirs; nbgrader's template folder is also a plain template path (where
+# `extends 'feedback/index.html.j2'` is found), and so is its bootstrap.min.css folder.
+_NBGRADER_FORMGRADER = Path(nbgrader.__file__).resolve().parent / "server_extensions" / "formgrader"
+_feedback_page = c.GenerateFeedback.HTMLExporter
+_feedback_page.template_name = "course_feedback"
+_feedback_page.extra_template_basedirs = [
+    str(Path(course_grader.__file__).resolve().parent / "templates"), str(_NBGRADER_FORMGRADER / "templates")]
+_feedback_page.extra_template_paths = [
+    str(_NBGRADER_FORMGRADER / "templates"),
+    str(_NBGRADER_FORMGRADER / "static" / "node_modules" / "bootstrap" / "dist" / "css")]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from . import notebooks
 from .grading.device import POLICIES, DeviceUnavailable
 from .grading.run_lock import GradingBusy
 from .course import Course, NbgraderError
-from .paths import course_root
+from .paths import course_root, default_course
 
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
@@ -98,7 +99,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     except SandboxUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    run = grade_assignment(args.course or course_root(), args.assignment, students=args.students,
+    run = grade_assignment(args.course or default_course(), args.assignment, students=args.students,
                            workers=args.workers, scheduler=args.scheduler, force=args.force, device=args.device,
                            preflight=not args.skip_preflight)
     print(run.summary())
@@ -126,6 +127,35 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hub_setup(args: argparse.Namespace) -> int:
+    import secrets
+
+    from .hub.provision import HubSetupError, provision
+    from .hub.settings import HubSettings
+
+    proxy = course_root() / ".venv" / "hub-proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
+    hub = HubSettings(root=args.root.resolve(), ip=args.ip, port=args.port, hub_port=args.hub_port,
+                      proxy_api_port=args.proxy_api_port, instructor=args.instructor,
+                      proxy_command=str(proxy) if proxy.exists() else "configurable-http-proxy")
+    students = {name: secrets.token_urlsafe(9) for name in args.students}
+    instructors = {args.instructor: secrets.token_urlsafe(9)}
+    try:
+        provision(hub, course_root(), students, instructors, args.assignments or notebooks.assignments(),
+                  progress=lambda step: print(f"hub set-up: {step}", flush=True))
+    except HubSetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    logins = hub.root / "logins.txt"
+    logins.touch(mode=0o600)
+    logins.write_text("".join(f"{role:10} {name:20} {password}\n" for role, people in
+                              (("instructor", instructors), ("student", students)) for name, password in people.items()))
+    print(f"\nThe course hub is set up in {hub.root} (scripts/hub.sh starts it; by hand, as root:\n"
+          f"  COURSE_HUB_SETTINGS={hub.file} .venv/bin/jupyterhub -f deploy/jupyterhub_config.py).\n"
+          f"Open http://{hub.ip}:{hub.port}/ and log in (the logins are also in {logins}, readable by root only):")
+    print(logins.read_text(), end="")
+    return 0
+
+
 def cmd_exam(args: argparse.Namespace) -> int:
     from .exam.preview import preview_text
     from .exam.report import report_text
@@ -133,7 +163,7 @@ def cmd_exam(args: argparse.Namespace) -> int:
     if args.exam_command == "preview":
         print(preview_text(args.student, seed=args.seed))
     else:
-        print(report_text(args.course))
+        print(report_text(args.course or default_course()))
     return 0
 
 
@@ -172,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--device", choices=POLICIES,
                        help="what student kernels see: the GPU (cuda), the CPU, or the measured faster (auto); "
                             "default c.CourseGrade.device")
-    grade.add_argument("--course", type=Path, help="course directory (default: this repository)")
+    grade.add_argument("--course", type=Path,
+                       help="course directory (default: $COURSE_ROOT, else the current folder if it is a course, else this repository)")
     grade.add_argument("--skip-preflight", action="store_true",
                        help="do not first run the reference solution in the sandbox (it must get full marks)")
     grade.set_defaults(func=cmd_grade)
@@ -183,6 +214,20 @@ def build_parser() -> argparse.ArgumentParser:
     delegate = box_sub.add_parser("delegate", help="(root) let USER create per-sandbox cgroups (memory, processes, CPU)")
     delegate.add_argument("user")
     box.set_defaults(func=cmd_sandbox)
+
+    hub = sub.add_parser("hub", help="the course's JupyterHub (deploy/)")
+    hub_sub = hub.add_subparsers(dest="hub_command", required=True)
+    setup = hub_sub.add_parser("setup", help="(root) users, environments, private course folder, exchange, release")
+    setup.add_argument("--root", type=Path, default=Path(os.environ.get("COURSE_HUB_ROOT", "/srv/mi-course-hub")),
+                       help="the hub's folder (default $COURSE_HUB_ROOT or /srv/mi-course-hub)")
+    setup.add_argument("--ip", default="127.0.0.1", help="where browsers connect (default: loopback only)")
+    setup.add_argument("--port", type=int, default=8000)
+    setup.add_argument("--hub-port", type=int, default=8081)
+    setup.add_argument("--proxy-api-port", type=int, default=8001)
+    setup.add_argument("--instructor", default="instructor", help="the instructor's user name (its home holds the course)")
+    setup.add_argument("--students", nargs="+", default=["student1", "student2"], help="students' user names")
+    setup.add_argument("--assignments", nargs="*", help="assignments to release (default: all)")
+    setup.set_defaults(func=cmd_hub_setup)
 
     exam = sub.add_parser("exam", help="the Week-1 exam: a student's variant and solution, lateness, difficulty")
     exam_sub = exam.add_subparsers(dest="exam_command", required=True)

@@ -25,6 +25,15 @@ apt_need() {  # apt_need PACKAGE TEST-COMMAND...
 }
 apt_need bubblewrap command -v bwrap
 apt_need postgresql sh -c 'ls /usr/lib/postgresql/*/bin/initdb'
+# the JupyterHub demo (scripts/hub.sh) and its browser test: Node for the proxy, Debian's chromium
+apt_need npm command -v npm
+apt_need chromium command -v chromium
+# JupyterHub's proxy, from the npm registry, beside the environment (kept out of git with it)
+PROXY_SPEC=configurable-http-proxy@4.6.3
+if [ ! -x .venv/hub-proxy/node_modules/.bin/configurable-http-proxy ] && command -v npm >/dev/null; then
+  npm install --prefix .venv/hub-proxy --no-fund --no-audit --loglevel=error "$PROXY_SPEC" >/dev/null \
+    || echo "warning: npm could not install $PROXY_SPEC (scripts/hub.sh needs it)" >&2
+fi
 stamp=.venv/.installed
 want="$(cat pyproject.toml requirements-lock.txt scripts/bootstrap.sh | sha256sum | cut -c1-16) $TORCH_SPEC"
 if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
@@ -44,6 +53,6 @@ pipq() {
 [ -n "$WHEELHOUSE" ] || pipq --upgrade pip
 [ "$TORCH_SPEC" = system ] || pipq "$TORCH_SPEC"
 # every release pinned by requirements-lock.txt (scripts/lock_requirements.sh writes it)
-pipq -c requirements-lock.txt -e ".[dev]"
+pipq -c requirements-lock.txt -e ".[dev,hub]"
 KERAS_BACKEND=torch .venv/bin/python -c "import torch, keras, nbgrader, nbval, course_utils" || { echo "installation incomplete" >&2; exit 1; }
 echo "$want" > "$stamp"

@@ -2,7 +2,8 @@
 
 Fast: the course preprocessors on hand-made notebooks. Slow: a small class graded with
 `course grade`, its feedback released with `nbgrader release_feedback`, and regenerated with a
-plain `nbgrader generate_feedback --force`: no page shows a hidden test.
+plain `nbgrader generate_feedback --force`: no page shows a hidden test, and a page of the real
+w1a1_single_neuron shows its maths as MathML without MathJax, a script or a CDN.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import re
 import secrets
 import shutil
 import sys
+import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -26,8 +29,10 @@ from course_grader.grading.feedback import minimal_page
 from course_grader.grading.nbgrader_steps import load_app
 from course_grader.grading.runner import grade_assignment
 from course_grader.grading.sandbox import check_tools
-from course_grader.preprocessors import FeedbackSummary, RedactHiddenTestOutput
+from course_grader.paths import course_root
+from course_grader.preprocessors import FeedbackSummary, RedactHiddenTestOutput, RenderMathOffline, SanitizeStudentHTML
 from course_grader.preprocessors.redact_hidden_test_output import REDACTED
+from course_grader.preprocessors.render_math_offline import MATHML_ATTRIBUTES, MATHML_TAGS
 from test_course_grade import ASSIGNMENT, LIMITS, build_course, submit_code
 
 HIDDEN_LINE = "assert f(5) == 6  # a long enough hidden line"
@@ -129,9 +134,88 @@ def test_minimal_page_escapes_reasons() -> None:
     assert "Total score: 0 / 2" in visible(page)
 
 
+# ---- maths as MathML (RenderMathOffline) -----------------------------------------------------------
+
+def rendered_markdown(source: str, student: bool = False) -> str:
+    """The HTML of one markdown cell after RenderMathOffline (after SanitizeStudentHTML for a student's
+    cell, as configured), rendered by nbconvert's markdown as the feedback page renders it."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(source)])
+    resources: dict = {}
+    for pp in ([SanitizeStudentHTML()] if student else []) + [RenderMathOffline()]:
+        nb, resources = pp.preprocess(nb, resources)
+    body, _ = HTMLExporter(template_name="basic").from_notebook_node(nb)
+    return body
+
+
+class Tags(HTMLParser):
+    """Every (tag, attributes) an HTML parser finds."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.found: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found.append((tag, dict(attrs)))
+
+
+def test_inline_and_display_maths_become_mathml() -> None:
+    body = rendered_markdown("Inline $\\frac{1}{1+e^{-z}}$ and \\(y\\), display:\n\n"
+                             "$$p_1 = \\text{sigmoid}(x \\cdot w + b)$$\n\nand \\\\[a^2\\\\] too.")
+    maths = re.findall(r"<math [^>]*>.*?</math>", body, re.S)
+    assert [re.search(r'display="(\w+)"', m)[1] for m in maths] == ["inline", "inline", "block", "block"]
+    assert "<mfrac>" in maths[0] and "<mtext>sigmoid</mtext>" in maths[2] and "<msup>" in maths[3]
+    assert "$" not in body and "\\frac" not in body and "\\text" not in body
+    assert 'xmlns="http://www.w3.org/1998/Math/MathML"' in maths[0]
+
+
+def test_code_and_dollars_that_are_no_maths_stay_as_typed() -> None:
+    source = ("It costs $5, or $10 with delivery; \\$x\\$ is escaped; call `f($x$)`.\n\n"
+              "```python\nprice = \"$y$\"\n```\n\n    indented = \"$z$\"\n\nafter $w$")
+    body = rendered_markdown(source)
+    assert body.count("<math") == 1 and "<mi>w</mi>" in body
+    shown = visible(body)
+    assert "It costs $5, or $10 with delivery; $x$ is escaped; call f($x$)." in shown
+    assert 'price = "$y$"' in shown and 'indented = "$z$"' in shown
+    assert "<code>f($x$)</code>" in body
+
+
+def test_tex_latex2mathml_rejects_is_left_as_text() -> None:
+    body = rendered_markdown("broken $\\frac{1}{$ and fine $a < b$")
+    assert body.count("<math") == 1 and "<mo>&lt;</mo>" in body
+    assert "broken $\\frac{1}{$ and fine" in visible(body)
+
+
+@pytest.mark.parametrize("student", [True, False])
+def test_hostile_tex_gives_no_live_tag_or_attribute(student: bool) -> None:
+    """A student's cell (sanitised first) or an unsanitised one: only MathML and its layout attributes."""
+    source = ("$<script>alert(1)</script>$ $\\href{javascript:alert(2)}{x}$ $\\style{color:red}{x}$\n"
+              "$\\text{<img src=x onerror=alert(3)>}$ $\\text{</mtext><script>alert(4)</script>}$\n"
+              "$\\color{red\" onmouseover=\"alert(5)}{y}$ $$\\unknowncmd <svg onload=alert(6)>$$")
+    body = rendered_markdown(source, student=student)
+    cell = body[body.index("text_cell_render"):]
+    tags = Tags(cell).found
+    maths = [(tag, attrs) for tag, attrs in tags if tag in MATHML_TAGS]
+    assert len([t for t, _ in maths if t == "math"]) == 7
+    assert {t for t, _ in tags} - MATHML_TAGS <= {"div", "p"}
+    assert all(set(attrs) <= MATHML_ATTRIBUTES | {"xmlns"} for _, attrs in maths)
+    assert "javascript:" not in cell and not re.search(r"<(script|img|svg)", cell, re.I)
+    assert "alert(3)" in visible(cell)  # the TeX's text is shown, as text
+
+
+def test_a_cell_full_of_unclosed_delimiters_renders_quickly() -> None:
+    """Each delimiter is looked up, never searched for again from every position (no quadratic scan)."""
+    source = "".join(("<a b ", "$", "\\(", "``` ", "<!--", "\\begin{x}") * 20_000)
+    started = time.monotonic()
+    nb, _ = RenderMathOffline().preprocess(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(source)]), {})
+    assert time.monotonic() - started < 10
+    assert "<math" not in nb.cells[0].source
+
+
 # ---- a class graded with `course grade` -------------------------------------------------------------
 
 RAISES = "x must be <positive> & small"
+MATHS = "w1a1_single_neuron"
 
 
 def hidden_source_lines(source: Path) -> set[str]:
@@ -164,7 +248,10 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
     submit_code(course, "scripter", "def f(x):\n    return x + 1", extra=SCRIPTS)
     folder = course.root / "submitted" / "scripter" / ASSIGNMENT
     nb = nbformat.read(str(folder / "demo.ipynb"), as_version=4)
-    nb.cells.append(nbformat.v4.new_markdown_cell("My notes <script>alert('xss-md')</script> **done**"))
+    nb.cells.append(nbformat.v4.new_markdown_cell(
+        "My notes <script>alert('xss-md')</script> **done**\n\n"
+        "$\\href{javascript:alert('xss-tex')}{x}$ $\\text{<img src=x onerror=alert('xss-tex-img')>}$ "
+        "$<script>alert(7)</script>$"))
     nbformat.write(nb, str(folder / "demo.ipynb"))
     renamed = course.root / "submitted" / "renamer" / ASSIGNMENT
     renamed.mkdir(parents=True)
@@ -173,6 +260,13 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
         (folder / "timestamp.txt").write_text("2025-05-06 09:30:00.000000 UTC")
         (folder / "submission_secret.txt").write_text(secrets.token_hex(64))
     run = grade_assignment(course.root, ASSIGNMENT, workers=2, progress=False, limits=LIMITS)
+    # and one blank submission of the real w1a1 (its markdown is full of maths) for its feedback page
+    shutil.copytree(course_root() / "source" / MATHS, course.root / "source" / MATHS)
+    course.generate_assignment(MATHS)
+    released = {p.name: notebooks.read(p) for p in (course.root / "release" / MATHS).glob("*.ipynb")}
+    folder = course.submit("blank", MATHS, released, timestamp="2025-05-06 09:30:00.000000 UTC")
+    (folder / "submission_secret.txt").write_text(secrets.token_hex(64))
+    grade_assignment(course.root, MATHS, workers=1, progress=False, limits=LIMITS, preflight=False)
     return {"course": course, "run": run}
 
 
@@ -253,14 +347,39 @@ def test_plain_nbgrader_generate_feedback_writes_the_same_safe_page(graded: dict
 @pytest.mark.slow
 def test_student_html_and_javascript_never_run_in_the_feedback_page(graded: dict) -> None:
     page = pages(graded["course"].root, ASSIGNMENT)["scripter"].read_text()
-    for marker in ("xss-html", "xss-img", "xss-svg", "xss-js", "xss-repr", "xss-md"):
+    for marker in ("xss-html", "xss-img", "xss-svg", "xss-js", "xss-repr", "xss-md", "xss-tex-img"):
         for match in re.finditer(marker, page):  # where the text survives at all, it is inert text
             before = page[max(0, match.start() - 300):match.start()]
             assert "<script" not in before.split("</script>")[-1] or "&lt;script" in before, marker
         assert not re.search(r"<[^>]*on\w+\s*=\s*[^>]*" + marker, page), marker
     assert "Table(1 row)" in visible(page) and "bold" in visible(page)
+    # the student's TeX became MathML with no link, handler or tag of its own
+    body = page[page.index("<body"):]
+    assert "xss-tex'" not in body and "javascript:" not in body and body.count("<math") == 3
     assert scores_of(graded, "scripter") == {"test_sig": 2.0}
 
 
 def scores_of(graded: dict, student: str) -> dict[str, float]:
     return graded["course"].scores(ASSIGNMENT, student)["demo"]
+
+
+@pytest.mark.slow
+def test_w1a1_page_shows_its_maths_as_mathml_offline(graded: dict) -> None:
+    """The real page of w1a1: every formula of its markdown is MathML, and nothing is loaded from
+    elsewhere (no MathJax, no script, no CDN): it reads the same on a hub without internet."""
+    root = graded["course"].root
+    (page,) = (root / "feedback" / "blank" / MATHS).glob("*.html")
+    raw = page.read_text(encoding="utf-8")
+    source = "\n".join(cell.source for cell in notebooks.read(root / "source" / MATHS / f"{page.stem}.ipynb").cells
+                       if cell.cell_type == "markdown")
+    formulas = re.findall(r"\$\$.+?\$\$|\$[^$]+\$", source, re.S)
+    assert raw.count("<math") == len(formulas) > 20, "every formula of the markdown is MathML"
+    assert raw.count('<math display="block"') == source.count("$$") // 2 > 0
+    assert "<mtext>sigmoid</mtext>" in raw and "<mfrac>" in raw  # $$p_1 = \text{sigmoid}(...)$$, $\frac{1}{1+e^{-z}}$
+    shown = visible(raw)
+    assert "$$" not in raw and "\\frac" not in shown and "\\sigma" not in shown
+    assert "<script" not in raw.lower() and "mathjax" not in raw.lower()
+    without_images = re.sub(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+", "", raw)  # base64 holds any letters
+    assert "cdn" not in without_images.lower()
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", raw, re.I)  # nothing fetched or linked out
+    assert "Total score: 0 / " in shown and "<title>single_neuron</title>" in raw
