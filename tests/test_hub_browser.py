@@ -191,6 +191,9 @@ def test_a_student_works_submits_and_reads_the_feedback_in_a_browser(hub) -> Non
             page.wait_for_selector("#jp-main-dock-panel")
             page.wait_for_url(re.compile(rf".*/user/{STUDENT}/lab.*"))
             shot("02-lab")
+            # no instructor tools for students: no "Create Assignment" panel, no formgrader behind the menu
+            assert page.get_by_text("Create Assignment").count() == 0
+            assert page.request.get(f"{base}/user/{STUDENT}/formgrader").status == 404
 
             # fetch the assignment and open its notebook
             open_assignment_list()
@@ -288,6 +291,7 @@ def test_instructors_get_formgrader_inside_lab(hub) -> None:
             page.fill("#password_input", passwords[INSTRUCTOR])
             page.click("#login_submit")
             page.wait_for_selector("#jp-main-dock-panel")
+            assert page.request.get(f"{base}/user/{INSTRUCTOR}/formgrader").status == 200
             page.click(".lm-MenuBar-itemLabel:text-is('Nbgrader')")
             items = [i for i in page.locator(".lm-Menu-itemLabel").all_inner_texts() if i]
             assert "Formgrader" in items, items

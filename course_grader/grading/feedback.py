@@ -2,8 +2,11 @@
 
 ``nbgrader_config.py`` sets ``c.GenerateFeedback.preprocessors`` (GetGrades, nbgrader's
 ClearHiddenTests, :class:`~course_grader.preprocessors.RedactHiddenTestOutput`,
-:class:`~course_grader.preprocessors.FeedbackSummary`), so ``course grade`` and a plain
-``nbgrader generate_feedback`` write the same page, without hidden tests, into
+:class:`~course_grader.preprocessors.SanitizeStudentHTML`,
+:class:`~course_grader.preprocessors.RenderMathOffline`,
+:class:`~course_grader.preprocessors.FeedbackSummary`) and the page's template
+(``course_grader/templates/course_feedback``: no script, maths as MathML), so ``course grade`` and a
+plain ``nbgrader generate_feedback`` write the same page, without hidden tests, into
 ``feedback/<student>/<assignment>/`` together with the ``timestamp.txt`` and
 ``submission_secret.txt`` that ``nbgrader release_feedback`` needs.
 
