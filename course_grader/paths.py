@@ -1,6 +1,7 @@
 """Where the course lives: the repository that holds ``source/``, ``release/`` and ``nbgrader_config.py``."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -12,8 +13,6 @@ def course_root() -> Path:
 def default_course() -> Path:
     """The course a command works on when none is named: ``$COURSE_ROOT``, else the current folder when it
     holds an ``nbgrader_config.py`` (an instructor's course folder), else this checkout."""
-    import os
-
     if os.environ.get("COURSE_ROOT"):
         return Path(os.environ["COURSE_ROOT"]).resolve()
     here = Path.cwd()

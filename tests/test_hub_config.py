@@ -76,8 +76,10 @@ def test_students_get_the_assignment_list_and_validate_only() -> None:
     # the students' nbgrader configuration needs nothing of the grader (students do not have it)
     text = (students / "nbgrader_config.py").read_text()
     assert "course_grader" not in text
-    c = load(students / "nbgrader_config.py")
-    assert c.CourseDirectory.course_id == COURSE_ID and c.Execute.timeout == load(ROOT / "nbgrader_config.py").Execute.timeout
+    c, course = load(students / "nbgrader_config.py"), load(ROOT / "nbgrader_config.py")
+    assert c.CourseDirectory.course_id == COURSE_ID
+    assert (c.Execute.timeout, c.Execute.extra_arguments) == (course.Execute.timeout, course.Execute.extra_arguments), \
+        "Validate runs the notebook as grading does"
 
 
 def test_instructors_work_in_their_private_course_with_its_configuration(tmp_path: Path, monkeypatch) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .settings import INSTRUCTORS, STUDENTS, HubSettings
+from .wheels import project_wheel, student_wheel
 
 #: Distributions of .venv that stay out of the hub's environments: the project itself, installed editable.
 PROJECT_DISTRIBUTIONS = {"mi-week1-course", "course-utils"}
@@ -47,14 +48,14 @@ def run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 
 # ---- users -----------------------------------------------------------------------------------------
-def ensure_user(name: str, group: str, password: str, home_base: Path | None = None) -> Path:
+def ensure_user(name: str, group: str, password: str) -> Path:
     """A system user in ``group`` with ``password`` and a private (700) home; returns the home."""
     run(["groupadd", "-f", group])
     try:
         pwd.getpwnam(name)
         run(["usermod", "-a", "-G", group, name])
     except KeyError:
-        run(["useradd", "-m", "-s", "/bin/bash", "-G", group, *(["-b", str(home_base)] if home_base else []), name])
+        run(["useradd", "-m", "-s", "/bin/bash", "-G", group, name])
     run(["chpasswd"], input=f"{name}:{password}\n")
     home = Path(pwd.getpwnam(name).pw_dir)
     home.chmod(0o700)
@@ -139,7 +140,7 @@ def build_environment(env: Path, python: Path, wheels: Iterable[Path] = ()) -> P
                            ).stdout.strip())
     skip = _project_files(source_site)
     for item in source_site.iterdir():
-        if item.name in skip or (item.suffix == ".pth" and item.name.startswith("__editable__")):
+        if item.name in skip:
             continue
         destination = target_site / item.name
         if item.is_dir() and not item.is_symlink():
@@ -155,27 +156,6 @@ def build_environment(env: Path, python: Path, wheels: Iterable[Path] = ()) -> P
              "--disable-pip-version-check", str(wheel)])
     _write_console_scripts(env, target_site)
     return env
-
-
-def student_wheel(repo: Path, dest: Path) -> Path:
-    """The student runtime wheel (``scripts/build_student_package.py``)."""
-    out = run([sys.executable, str(repo / "scripts" / "build_student_package.py"), "-o", str(dest)]).stdout
-    return Path(out.strip().splitlines()[-1])
-
-
-def project_wheel(repo: Path, dest: Path) -> Path:
-    """The course's own packages (grader, runtime, tooling) as a wheel, built from a staging copy."""
-    with tempfile.TemporaryDirectory(prefix="course-wheel-") as tmp:
-        stage = Path(tmp)
-        for name in ("pyproject.toml", "course_utils", "course_grader", "course_tooling"):
-            source = repo / name
-            if source.is_dir():
-                shutil.copytree(source, stage / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            else:
-                shutil.copy2(source, stage / name)
-        run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-             "--disable-pip-version-check", "-w", str(dest), str(stage)])
-    return sorted(dest.glob("mi_week1_course-*.whl"))[-1]
 
 
 # ---- the hub's folders -------------------------------------------------------------------------------

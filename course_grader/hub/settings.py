@@ -9,7 +9,8 @@ from __future__ import annotations
 import grp
 import json
 import os
-from dataclasses import asdict, dataclass, field
+import pwd
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 #: What ``deploy/jupyterhub_config.py`` reads when ``COURSE_HUB_SETTINGS`` is not set.
@@ -35,7 +36,6 @@ class HubSettings:
     instructor: str = "instructor"  # whose home holds the course folder
     course_folder: str = "mi-week1"  # the course folder's name in the instructor's home
     course_id: str = COURSE_ID
-    extra: dict = field(default_factory=dict)
 
     # ---- paths ---------------------------------------------------------------------------------
     @property
@@ -72,7 +72,6 @@ class HubSettings:
         except KeyError:
             return STUDENTS
         try:
-            import pwd
             primary = pwd.getpwnam(user).pw_gid == group.gr_gid
         except KeyError:
             primary = False
