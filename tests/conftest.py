@@ -1,7 +1,12 @@
 """Shared fixtures: the repository root and a verified copy of the banknote data."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -20,6 +25,18 @@ def root() -> Path:
 def banknote_csv() -> Path:
     """The cached, verified data set (the test command fetches it before pytest starts)."""
     return data.fetch_banknote()
+
+
+@contextlib.contextmanager
+def cpu_to_ourselves() -> Iterator[None]:
+    """Hold the machine's test lock: what runs inside (the hub with its browser, a class graded under
+    second-scale wall-clock limits) never overlaps the other holders on another xdist worker."""
+    with open(Path(tempfile.gettempdir()) / f"mi-course-tests-cpu-{os.getuid()}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
