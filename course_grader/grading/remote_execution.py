@@ -139,6 +139,7 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
             self.output_bytes = self.traffic_bytes = 0
             self.cut_cells: set[int] = set()
             self._interrupted = False
+            self._interrupt = None  # the interrupt a cut sent (a task of the kernel client's event loop)
             self._done = threading.Event()
             watchdog = threading.Thread(target=self._watch, daemon=True)
             watchdog.start()
@@ -156,6 +157,11 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
                 self.cell_started = time.monotonic()
                 self.current_index = index
             cell, resources = super().preprocess_cell(cell, resources, index)
+            if self._interrupt is not None and not self._interrupt.done():
+                # the cell ended before its cut's interrupt went out: sent later, it would hit the next cell
+                self._interrupt.cancel()
+                self._interrupted = False
+            self._interrupt = None
             if index in self.cut_cells:
                 cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=f"\n{CUT_NOTICE}\n"))
             if cell.cell_type == "code":
@@ -190,7 +196,7 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
                 if not self._interrupted and self.km is not None:
                     self._interrupted = True
                     import asyncio
-                    asyncio.ensure_future(self.km.interrupt_kernel())
+                    self._interrupt = asyncio.ensure_future(self.km.interrupt_kernel())
                 if "execution_count" in content:
                     cell["execution_count"] = content["execution_count"]
                 return None  # dropped: not kept, not used to update an earlier display
