@@ -64,7 +64,7 @@ def test_nbgrader_autograde_with_a_broken_sandbox_fails_and_stores_no_score(tmp_
     assert all(score is None for cells in scores.values() for score in cells), scores
 
 
-def test_a_reference_solution_that_loses_points_stops_the_run_before_the_gradebook(tmp_path) -> None:
+def test_a_reference_solution_that_loses_points_stops_the_run_and_stores_no_score(tmp_path) -> None:
     import json
 
     course = build_course(tmp_path / "course")
@@ -76,7 +76,10 @@ def test_a_reference_solution_that_loses_points_stops_the_run_before_the_gradebo
     source.write_text(json.dumps(nb))
     run = grade_assignment(course.root, ASSIGNMENT, workers=1, progress=False, limits=LIMITS)
     assert run.stopped.startswith("pre-flight failed") and "test_sig" in run.stopped, run.stopped
-    assert not run.graded and _auto_scores(course.db_url) == {}
+    assert not run.graded and sorted(run.not_graded) == sorted(p.name for p in (course.root / "submitted").iterdir())
+    # submissions that ran beside the pre-flight are in the gradebook, without a score
+    scores = _auto_scores(course.db_url)
+    assert all(score is None for cells in scores.values() for score in cells), scores
 
 
 def test_a_submission_past_its_deadline_never_stalls_the_run(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:

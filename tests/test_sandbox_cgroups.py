@@ -220,3 +220,30 @@ def test_a_live_plot_loop_that_clears_its_output_is_never_cut() -> None:
     result = remote_execution.execute_notebook("n.ipynb", {"n.ipynb": _notebook(code)}, {}, limits)
     assert result["problems"] == [], result["problems"]
     assert "done" in result["nb"]
+
+
+@needs_bwrap
+def test_the_interrupt_of_a_cut_never_reaches_the_next_cell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cell whose last statement overflows the output cap ends before its interrupt goes out; the
+    interrupt is cancelled then, and the next cell (here delayed into its run on purpose) keeps its result."""
+    import asyncio
+
+    from course_grader.grading.sandboxed_kernel import SandboxedKernelManager
+
+    original = SandboxedKernelManager.interrupt_kernel
+
+    async def late(self) -> None:  # an event loop busy elsewhere: the interrupt leaves 1 s after the cut
+        await asyncio.sleep(1.0)
+        await original(self)
+
+    monkeypatch.setattr(SandboxedKernelManager, "interrupt_kernel", late)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("print('z' * 3_000_000)"),
+                nbformat.v4.new_code_cell("import time\ntime.sleep(3)\nprint('second' + ' cell done')")]
+    limits = Limits(device="cpu", cell_wall_s=60, output_bytes=2 * MiB, allow_weaker_sandbox=True)
+    result = remote_execution.execute_notebook("n.ipynb", {"n.ipynb": nbformat.writes(nb).encode()}, {}, limits)
+    cells = nbformat.reads(result["nb"], as_version=4).cells
+    assert any("output cut" in p for p in result["problems"]), result["problems"]
+    assert not any(out.output_type == "error" for out in cells[1].outputs), cells[1].outputs
+    assert "second cell done" in "".join(out.get("text", "") for out in cells[1].outputs)

@@ -183,9 +183,13 @@ class SandboxCgroup:
             return
         path.write_text(str(value))
 
+    def procs_files(self) -> list[str]:
+        """The ``cgroup.procs`` files a process writes itself into to join this sandbox's cgroups."""
+        return sorted({str(folder / "cgroup.procs") for folder in self.dirs.values()})
+
     def enter_command(self) -> list[str]:
         """A prefix for a command line: the shell moves itself into the cgroups, then execs the command."""
-        procs = sorted({str(folder / "cgroup.procs") for folder in self.dirs.values()})
+        procs = self.procs_files()
         script = f'for f in {" ".join(shlex.quote(p) for p in procs)}; do echo $$ > "$f" || exit 125; done; exec "$@"'
         return ["/bin/sh", "-c", script, "sh"]
 

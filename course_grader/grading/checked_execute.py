@@ -3,12 +3,17 @@ then judge the whole cell in the grader, talking to the live kernel through ``us
 from __future__ import annotations
 
 import ast
+import threading
 
 from jupyter_core.utils import run_sync
 
 from . import wire
 from .grader_checks import Verdict, apply_verdict, is_test_cell, judge, machinery_failure, visible_source
 from .kernel_values import TIMEOUT, Kernel, KernelTimeout
+
+
+#: Checks run one at a time in a grading process: they swap process-wide state (warning filters, stdout).
+JUDGE_LOCK = threading.Lock()
 
 
 class GradeOutsideKernel:
@@ -24,7 +29,11 @@ class GradeOutsideKernel:
         finally:
             cell.source = full
         reason = machinery_failure(cell)
-        verdict = Verdict(False, reason, "NotGraded") if reason else judge(self.nb, index, Kernel(self._ask_kernel))
+        if reason:
+            verdict = Verdict(False, reason, "NotGraded")
+        else:
+            with JUDGE_LOCK:
+                verdict = judge(self.nb, index, Kernel(self._ask_kernel))
         apply_verdict(cell, verdict)
         return cell, resources
 

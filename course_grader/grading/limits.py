@@ -31,6 +31,7 @@ class Limits:
     device: str = "auto"  # auto | cpu | cuda (see device.py); the coordinator resolves auto before shipping
     allow_weaker_sandbox: bool = False  # grade even where a guarantee cannot be given (see sandbox.shortfalls)
     gpu_memory_fraction: float = 0.9  # each kernel's share of GPU memory (set from the number of workers)
+    kernel_template: bool = True  # fork kernels from a template with the assignment's libraries imported
 
     def to_dict(self) -> dict:
         return asdict(self)

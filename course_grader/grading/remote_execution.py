@@ -32,7 +32,9 @@ from .cgroups import SandboxCgroup, sandbox_cgroup
 from .grader_checks import MACHINERY_ERRORS
 from .limits import Limits
 from .process_tree import descendants_cpu_seconds, kill_group
-from .sandbox import Sandbox, SandboxUnavailable, UidLease, check_tools, shortfalls, weaker_sandbox_message
+from .kernel_templates import KernelTemplate, give_up, template_for
+from .sandbox import (Sandbox, SandboxUnavailable, UidLease, check_tools, sandbox_environment, shortfalls,
+                      weaker_sandbox_message)
 from .sandboxed_kernel import SandboxedKernelManager
 
 SOCKET_PARENT = Path(os.environ.get("COURSE_SOCKET_PARENT", "/dev/shm"))
@@ -105,7 +107,7 @@ def cell_label(cell: NotebookNode, index: int) -> str:
     return f"cell '{grade_id}'" if grade_id else f"cell #{index}"
 
 
-def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
+def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox, template: KernelTemplate | None = None):
     from nbgrader.preprocessors import Execute
 
     from .checked_execute import GradeOutsideKernel
@@ -117,6 +119,7 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
         def create_kernel_manager(self):
             km = super().create_kernel_manager()
             km.attach_sandbox(sandbox)
+            km.template = template
             return km
 
         async def async_start_new_kernel_client(self):
@@ -133,6 +136,7 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
         def preprocess(self, nb, resources=None, km=None):
             self.current_index: int | None = None
             self.cell_started = self.cell_cpu_start = 0.0
+            self.cell_seconds = 0.0  # wall time of the code cells (the notebook's own cost, for benchmarks)
             self.notebook_started = time.monotonic()
             self.stop_reason: str | None = None
             self.student_code_started = False
@@ -156,7 +160,11 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
                 self.cell_cpu_start = self._cpu()
                 self.cell_started = time.monotonic()
                 self.current_index = index
-            cell, resources = super().preprocess_cell(cell, resources, index)
+            try:
+                cell, resources = super().preprocess_cell(cell, resources, index)
+            finally:
+                if cell.cell_type == "code":
+                    self.cell_seconds += time.monotonic() - self.cell_started
             if self._interrupt is not None and not self._interrupt.done():
                 # the cell ended before its cut's interrupt went out: sent later, it would hit the next cell
                 self._interrupt.cancel()
@@ -222,8 +230,8 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
             whole = sandbox.cgroup.cpu_seconds() if sandbox.cgroup is not None else None
             if whole is not None:  # every process the sandbox ran, detached and reaped ones too
                 return whole
-            pid = self._pid()
-            return descendants_cpu_seconds(pid) if pid else 0.0
+            pids = [self._pid(), getattr(self.km, "template_pid", None)]  # a forked kernel is not under bubblewrap
+            return sum(descendants_cpu_seconds(pid) for pid in pids if pid)
 
         def _label(self) -> str:
             i = self.current_index
@@ -261,6 +269,21 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox):
     return SandboxedExecute(config=cfg, kernel_manager_class=SandboxedKernelManager)
 
 
+def confinement(limits: Limits) -> SandboxCgroup | None:
+    """The cgroup of a new sandbox (None where the host has none and the instructor accepts that).
+
+    Raises :class:`SandboxUnavailable` when bubblewrap is missing or a guarantee cannot be given.
+    """
+    check_tools()
+    cgroup, why = sandbox_cgroup(limits.sandbox_memory_bytes, limits.processes)
+    missing = shortfalls(cgroup, why)
+    if missing and not limits.allow_weaker_sandbox:
+        if cgroup is not None:
+            cgroup.close()
+        raise SandboxUnavailable(weaker_sandbox_message(missing))
+    return cgroup
+
+
 def _write_tree(files: dict[str, bytes], target: Path) -> None:
     target.mkdir(mode=0o755)
     for rel, data in files.items():
@@ -273,12 +296,27 @@ def _write_tree(files: dict[str, bytes], target: Path) -> None:
 
 
 def execute_notebook(nb_name: str, files: dict[str, bytes], execute_config: dict, limits: Limits,
-                     data_cache: str | None = None) -> dict[str, Any]:
+                     data_cache: str | None = None, preload: list[str] | None = None) -> dict[str, Any]:
     """Execute ``files[nb_name]`` in a fresh sandbox whose home holds ``files``.
 
-    Returns ``{"nb", "problems", "seconds"}``, or ``{"infrastructure": reason, "seconds"}`` when
-    the machinery failed before any student code ran.
+    ``preload``: the modules of the kernel template to fork the kernel from (None: a plain kernel).
+    If the template fails before any student code ran, the notebook runs again in a plain kernel.
+    Returns ``{"nb", "problems", "seconds", "cell_seconds"}``, or ``{"infrastructure": reason, "seconds"}``
+    when the machinery failed before any student code ran.
     """
+    template = None
+    if preload is not None and limits.kernel_template:
+        template = template_for(preload, sandbox_environment(limits))
+    result = _execute_once(nb_name, files, execute_config, limits, data_cache, template)
+    if template is not None and result.get("template_failed"):
+        give_up(template)
+        result = _execute_once(nb_name, files, execute_config, limits, data_cache, None)
+    result.pop("template_failed", None)
+    return result
+
+
+def _execute_once(nb_name: str, files: dict[str, bytes], execute_config: dict, limits: Limits,
+                  data_cache: str | None, template: KernelTemplate | None) -> dict[str, Any]:
     started = time.monotonic()
     nb = nbformat.reads(files[nb_name].decode("utf-8"), as_version=4)
     problems: list[str] = []
@@ -290,11 +328,7 @@ def execute_notebook(nb_name: str, files: dict[str, bytes], execute_config: dict
     executor = None
     cgroup: SandboxCgroup | None = None
     try:
-        check_tools()
-        cgroup, why = sandbox_cgroup(limits.sandbox_memory_bytes, limits.processes)
-        missing = shortfalls(cgroup, why)
-        if missing and not limits.allow_weaker_sandbox:
-            raise SandboxUnavailable(weaker_sandbox_message(missing))
+        cgroup = confinement(limits)
         work.chmod(0o755)
         _write_tree(files, work / "submission")
         sockets.chmod(0o700)
@@ -302,7 +336,7 @@ def execute_notebook(nb_name: str, files: dict[str, bytes], execute_config: dict
             os.chown(sockets, lease.uid, lease.uid)
         sandbox = Sandbox(work / "submission", sockets, limits, Path(data_cache) if data_cache else None, lease.uid,
                           cgroup=cgroup, seccomp_filter=seccomp.write_filter(work / "seccomp.bpf"))
-        executor = _make_executor(execute_config, limits, sandbox)
+        executor = _make_executor(execute_config, limits, sandbox, template)
         try:
             executor.preprocess(nb, {"metadata": {"path": str(work / "submission")}})
         except Exception as exc:  # kernel death, limit, sandbox failure: fail closed
@@ -318,7 +352,8 @@ def execute_notebook(nb_name: str, files: dict[str, bytes], execute_config: dict
             problems.append(f"output cut at {limits.output_bytes} bytes in "
                             + ", ".join(cell_label(nb.cells[i], i) for i in sorted(executor.cut_cells)))
     except Exception as exc:  # before any student code ran: the grading machinery failed
-        return {"infrastructure": infrastructure_reason(exc, executor), "seconds": time.monotonic() - started}
+        return {"infrastructure": infrastructure_reason(exc, executor), "seconds": time.monotonic() - started,
+                "template_failed": template is not None}
     finally:
         if cgroup is not None:
             cgroup.close()
@@ -326,7 +361,8 @@ def execute_notebook(nb_name: str, files: dict[str, bytes], execute_config: dict
         remove_tree(work)
         remove_tree(sockets)
     cut = sorted(executor.cut_cells) if executor is not None else []
-    return {"nb": nbformat.writes(nb), "problems": problems, "cut_cells": cut, "seconds": time.monotonic() - started}
+    return {"nb": nbformat.writes(nb), "problems": problems, "cut_cells": cut, "seconds": time.monotonic() - started,
+            "cell_seconds": round(executor.cell_seconds, 3)}
 
 
 def remove_tree(path: Path) -> None:
@@ -356,10 +392,17 @@ def _describe(exc: Exception, executor, cgroup: SandboxCgroup | None, limits: Li
                 f"than {limits.sandbox_memory_bytes // 2**20} MiB of memory")
     if name == "DeadKernelError":
         code = getattr(getattr(getattr(executor.km, "provisioner", None), "process", None), "returncode", None)
-        detail = f", exit status {code}" if code is not None else ""
+        detail = f", exit status {code}" if code else ""
         return (f"the kernel died while running {where}{detail} (os._exit, a crash, "
                 "or the memory/process/file limits)")
     return f"{where} could not be executed: {name}: {exc}"
+
+
+def warm_template(preload: list[str], limits: dict[str, Any]) -> None:
+    """Start this worker's kernel template now (its imports run while the coordinator prepares the run)."""
+    settings = Limits.from_mapping(limits)
+    if settings.kernel_template:
+        template_for(preload, sandbox_environment(settings))
 
 
 def execute_submission(payload: dict[str, Any]) -> dict[str, Any]:
@@ -371,7 +414,7 @@ def execute_submission(payload: dict[str, Any]) -> dict[str, Any]:
     for name in payload["notebooks"]:
         try:
             results[name] = execute_notebook(f"{name}.ipynb", files, payload["execute_config"], limits,
-                                             payload.get("data_cache"))
+                                             payload.get("data_cache"), payload.get("preload"))
         except Exception as exc:  # noqa: BLE001 - the task itself never fails (its error might not even pickle)
             results[name] = {"infrastructure": f"the grading worker failed: {type(exc).__name__}: {str(exc)[:300]}",
                              "seconds": 0.0}

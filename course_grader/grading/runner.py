@@ -17,7 +17,9 @@ from .device import resolve as resolve_device
 from .limits import Limits
 from .run_lock import assignment_lock
 from .grader_checks import MACHINERY_ERRORS
-from .remote_execution import CUT_NOTICE, execute_submission, mark_failure
+from .kernel_templates import preload_modules
+from .sandbox import SandboxUnavailable
+from .remote_execution import CUT_NOTICE, confinement, execute_submission, mark_failure, warm_template
 from .state import GradingState, _files, grader_fingerprint, tree_hash
 from .safe_text import printable
 from .submission_files import describe, notebook_refusal, vetted_copy
@@ -41,6 +43,8 @@ class GradeRun:
     skipped: list[str] = field(default_factory=list)  # unchanged since the last run
     seconds: float = 0.0
     outputs: dict[str, Path] = field(default_factory=dict)
+    notebooks: int = 0  # notebooks executed on the cluster (pre-flight not counted)
+    cell_seconds: float = 0.0  # wall time their code cells (student and test cells) took to run
 
     def summary(self) -> str:
         lines = [f"{self.assignment}: {len(self.graded)} graded ({len(self.failed)} with problems), "
@@ -135,6 +139,10 @@ class _Cluster:
                                         dashboard_address=None, silence_logs=40, security=True)
             self.client = Client(self.cluster)
 
+    @property
+    def embedded(self) -> bool:
+        return self.cluster is not None
+
     def close(self) -> None:
         self.client.close()
         if self.cluster is not None:
@@ -207,6 +215,9 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
     config = execute_config(app.config)
     config.setdefault("Execute", {})["timeout"] = int(limits.cell_wall_s)  # one per-cell wall-clock limit
     data_cache = shared_data_cache()
+    source = root / "source" / assignment
+    # kernels fork from a template that has imported what the reference solution imports
+    preload = preload_modules(source) if source.is_dir() else []
     state = GradingState.for_assignment(root, assignment)
     fingerprint = grader_fingerprint(root, assignment, limits.to_dict())
     run = GradeRun(assignment)
@@ -253,6 +264,8 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
         for name, r in results.items():
             if "nb" not in r:
                 continue
+            run.notebooks += 1
+            run.cell_seconds += r.get("cell_seconds", 0.0)
             problems += r.get("problems", [])
             comments[name] = problems_by_cell(r["nb"], r.get("cut_cells", []))
             problems += [f"{cell}: {why}" for cell, why in comments[name].items()
@@ -274,27 +287,52 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
                      host=result.get("host"))
         bar.update(1)
 
+    if pending and not scheduler:  # this machine's sandboxes: checked before anything is written
+        try:
+            cgroup = confinement(limits)
+        except SandboxUnavailable as exc:
+            run.stopped = f"pre-flight failed, nothing was graded: {exc}"
+            run.not_graded = {s: [run.stopped] for s in pending}
+            pending = []
+        else:
+            if cgroup is not None:
+                cgroup.close()
     cluster = _Cluster(scheduler, workers) if pending else None
+    if cluster is not None and limits.kernel_template:  # each worker's template imports while the run starts
+        try:
+            cluster.client.run(warm_template, preload, limits.to_dict())  # returns once they are started
+        except Exception:  # noqa: BLE001 - only a head start: a worker starts its template when it needs it
+            pass
     try:
         futures = as_completed([], with_results=True, raise_errors=False) if cluster else None
         in_flight: dict[str, str] = {}  # future key -> student
-        source = root / "source" / assignment
+        checking: list = []  # the pre-flight's future until its result is in
         if cluster is not None and preflight and source.is_dir():
+            # runs beside the first submissions; no result of theirs is scored before it passed
             reference = {"student": "(pre-flight)", "assignment": assignment, "notebooks": expected,
                          "files": {str(p.relative_to(source)): p.read_bytes() for p in _files(source)},
-                         "execute_config": config, "limits": limits.to_dict(), "data_cache": data_cache}
-            future = cluster.client.submit(execute_submission, reference, pure=False,
-                                           key=f"preflight-{assignment}-{uuid.uuid4().hex[:8]}")
-            try:
-                result = future.result(timeout=future_deadline(limits, len(expected)))
-            except TimeoutError:
-                result = {"notebooks": {n: {"infrastructure": "the pre-flight did not finish within its deadline"}
-                                        for n in expected}}
-            problem = preflight_problem(result, expected)
-            if problem:
-                run.stopped = f"pre-flight failed, nothing was graded: {problem}"
-                run.not_graded = {s: [run.stopped] for s in pending}
-                pending = []
+                         "execute_config": config, "limits": limits.to_dict(), "data_cache": data_cache,
+                         "preload": preload}
+            checking.append(cluster.client.submit(execute_submission, reference, pure=False,
+                                                  key=f"preflight-{assignment}-{uuid.uuid4().hex[:8]}"))
+
+        def preflight_failed(wait: bool) -> bool:
+            """Whether the pre-flight failed (stopping the run); waits for its result when ``wait``."""
+            if checking and (wait or checking[0].done()):
+                future = checking.pop()
+                try:
+                    result = future.result(timeout=future_deadline(limits, len(expected)))
+                except TimeoutError:
+                    result = {"notebooks": {n: {"infrastructure": "the pre-flight did not finish within its deadline"}
+                                            for n in expected}}
+                except Exception as exc:  # noqa: BLE001 - the worker failed: so did the pre-flight
+                    result = {"notebooks": {n: {"infrastructure": f"the pre-flight's worker failed: {exc!r}"[:500]}
+                                            for n in expected}}
+                problem = preflight_problem(result, expected)
+                if problem:
+                    run.stopped = f"pre-flight failed, nothing was graded: {problem}"
+            return bool(run.stopped) and run.stopped.startswith("pre-flight failed")
+
         max_in_flight = 2 * max(1, len(cluster.client.scheduler_info().get("workers", {})) if cluster else 1)
 
         payloads: dict[str, dict] = {}
@@ -335,6 +373,9 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
                     continue
                 student = in_flight.pop(key)
                 running.pop(key, None)
+                if preflight_failed(wait=True):  # executed, but the reference did not pass: not scored
+                    finish(student, {"notebooks": {n: {"infrastructure": run.stopped} for n in sanitized_names[student]}})
+                    continue
                 failures = [r["infrastructure"] for r in result.get("notebooks", {}).values() if "infrastructure" in r]
                 if failures and attempts.get(student, 0) < RETRIES and not run.stopped:
                     attempts[student] = attempts.get(student, 0) + 1
@@ -349,6 +390,10 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
                 finish(student, result)
 
         for student in pending:
+            if preflight_failed(wait=False):
+                run.not_graded[student] = [run.stopped]
+                bar.update(1)
+                continue
             refused = vetted_copy(root / "submitted" / student / assignment, staging / student / assignment)
             refusals[student] = describe(refused)
             reasons: dict[str, str] = {nb: why for nb in expected if (why := notebook_refusal(refused, f"{nb}.ipynb"))}
@@ -389,10 +434,12 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
                                                   f"more than the limit of {limits.payload_bytes}"))
                 continue
             payloads[student] = {"student": student, "assignment": assignment, "notebooks": names, "files": files,
-                                 "execute_config": config, "limits": limits.to_dict(), "data_cache": data_cache}
+                                 "execute_config": config, "limits": limits.to_dict(), "data_cache": data_cache,
+                                 "preload": preload}
             submit(student)
             drain(max_in_flight - 1)
         drain(0)
+        preflight_failed(wait=True)  # nothing left to grade: its verdict still says whether the set-up works
     finally:
         bar.close()
         shutil.rmtree(staging, ignore_errors=True)

@@ -136,6 +136,28 @@ def _parents(path: str) -> list[str]:
     return args
 
 
+def sandbox_environment(limits: Limits, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The whole environment of a sandboxed kernel (nothing else of the grader's passes)."""
+    env = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
+    env.update({
+        "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": HOME,
+        "TMPDIR": "/tmp",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "NBGRADER_EXECUTION": "autograde",
+        "COURSE_DATA_CACHE": DATA,
+        "COURSE_DATA_MIRROR": "/nonexistent",
+        "JPY_SESSION_NAME": "",
+        # the kernel imports exactly the course_utils bound into the sandbox (the grader's own copy)
+        "PYTHONPATH": str(_course_utils_dir().parent),
+    })
+    env.setdefault("LANG", "C.UTF-8")
+    env.setdefault("KERAS_BACKEND", "torch")  # the course's Keras runs on torch (whatever the grader imported)
+    env.update(sandbox_settings(limits.device, limits.gpu_memory_fraction)[1])
+    env.update(extra_env or {})
+    return env
+
+
 @dataclass
 class Sandbox:
     """Builds the command line that starts ``argv`` jailed."""
@@ -150,34 +172,21 @@ class Sandbox:
     seccomp_filter: Path | None = None  # classic BPF for ``bwrap --seccomp`` (see seccomp.py)
 
     def environment(self) -> dict[str, str]:
-        env = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
-        env.update({
-            "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/local/bin:/usr/bin:/bin",
-            "HOME": HOME,
-            "TMPDIR": "/tmp",
-            "MPLCONFIGDIR": "/tmp/matplotlib",
-            "NBGRADER_EXECUTION": "autograde",
-            "COURSE_DATA_CACHE": DATA,
-            "COURSE_DATA_MIRROR": "/nonexistent",
-            "JPY_SESSION_NAME": "",
-            # the kernel imports exactly the course_utils bound into the sandbox (the grader's own copy)
-            "PYTHONPATH": str(_course_utils_dir().parent),
-        })
-        env.setdefault("LANG", "C.UTF-8")
-        env.update(sandbox_settings(self.limits.device, self.limits.gpu_memory_fraction)[1])
-        env.update(self.extra_env or {})
-        return env
+        return sandbox_environment(self.limits, self.extra_env)
+
+    def rlimits(self) -> dict[str, int]:
+        """Resource limits of every sandboxed process (``RLIMIT_<name>``: soft = hard)."""
+        lim = self.limits
+        return {"CPU": int(lim.notebook_cpu_s) + 5,  # the watchdog stops it first with a clear message
+                "AS": lim.memory_bytes, "NPROC": lim.processes, "FSIZE": lim.file_bytes, "NOFILE": lim.open_files,
+                "CORE": 0}
 
     def rlimit_args(self) -> list[str]:
-        lim = self.limits
-        cpu = int(lim.notebook_cpu_s) + 5  # the watchdog stops it first with a clear message
         # As root the sandbox has a uid of its own, so RLIMIT_NPROC counts its processes only. Unprivileged,
         # the cap is set inside the sandbox's user namespace instead (see command()): the kernel counts
         # processes per user namespace there, so it is the sandbox's cap, not the instructor's.
-        nproc = [f"--nproc={lim.processes}:{lim.processes}"] if self.uid is not None else []
-        return [shutil.which("prlimit") or "prlimit", f"--cpu={cpu}:{cpu}", f"--as={lim.memory_bytes}:{lim.memory_bytes}",
-                *nproc, f"--fsize={lim.file_bytes}:{lim.file_bytes}",
-                f"--nofile={lim.open_files}:{lim.open_files}", "--core=0:0", "--"]
+        limits = {k: v for k, v in self.rlimits().items() if k != "NPROC" or self.uid is not None}
+        return [shutil.which("prlimit") or "prlimit", *(f"--{k.lower()}={v}:{v}" for k, v in limits.items()), "--"]
 
     def bwrap_args(self) -> list[str]:
         if self.uid is None:  # unprivileged: bubblewrap builds a user namespace itself, the last one allowed

@@ -3,21 +3,28 @@
 The kernel talks to the grader over unix sockets (``transport='ipc'``) in a folder bound into
 the sandbox: the sandbox has no network at all, not even the host's loopback.
 Interrupts are sent as messages (a signal to the process group would hit bubblewrap).
+
+With a :class:`~.kernel_templates.KernelTemplate`, the sandbox is built the same way but runs a stub,
+and the kernel is forked from the template into it (its libraries already imported).
 """
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 
-from .sandbox import Sandbox
+from .kernel_templates import KernelTemplate, stub_command, wait_for_stub
+from .sandbox import HOME, Sandbox
 
 
 class SandboxedKernelManager(AsyncKernelManager):
     sandbox: Sandbox | None = None
+    template: KernelTemplate | None = None
+    template_pid: int | None = None  # the forked kernel (on this host), when it came from the template
 
     def attach_sandbox(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
@@ -40,7 +47,29 @@ class SandboxedKernelManager(AsyncKernelManager):
         cmd = super().format_kernel_cmd(extra_arguments)
         if self.sandbox.uid is not None:  # the kernel (another uid) must read its connection file
             os.chown(self.connection_file, self.sandbox.uid, self.sandbox.uid)
+        if self.template is not None and cmd[1:3] == ["-m", "ipykernel_launcher"] and cmd[0] in (sys.executable, "python"):
+            self._kernel_args = cmd[3:]
+            return self.sandbox.command(stub_command(self._fifo()))
+        self.template = None  # another kernel than the template's: a plain one
         return self.sandbox.command(cmd)
+
+    def _fifo(self) -> str:
+        assert self.sandbox is not None
+        return str(Path(self.sandbox.socket_dir) / "kernel-pid")
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+        if self.template is None:
+            return
+        sandbox, launcher = self.sandbox, getattr(self.provisioner, "process", None)
+        assert sandbox is not None and launcher is not None
+        target = wait_for_stub(self._fifo(), launcher, launcher.pid)
+        cgroup = sandbox.cgroup
+        self.template_pid = self.template.fork({
+            "target": target, "uid": sandbox.uid, "cwd": HOME, "env": sandbox.environment(),
+            "rlimits": sandbox.rlimits(), "seccomp": str(sandbox.seccomp_filter) if sandbox.seccomp_filter else None,
+            "cgroup_procs": cgroup.procs_files() if cgroup is not None else [],
+            "fifo": self._fifo(), "kernel_args": self._kernel_args})
 
     @property
     def kernel_pid(self) -> int | None:
