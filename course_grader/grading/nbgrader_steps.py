@@ -37,6 +37,34 @@ def load_app(root: Path, assignment: str) -> AutogradeApp:
     return app
 
 
+@contextmanager
+def one_engine_per_database() -> Iterator[None]:
+    """While it lasts, every nbgrader ``Gradebook`` of one database shares one SQLAlchemy engine.
+
+    nbgrader makes a new engine for each Gradebook it opens (several per notebook), so every query is
+    compiled again each time; one engine keeps SQLAlchemy's compiled-statement cache. The queries, the
+    database and the one writer are unchanged (``Gradebook.close`` only returns the engine's connections).
+    """
+    from nbgrader import api
+
+    made: dict[str, object] = {}
+    original = api.create_engine
+
+    def shared(url, *args, **kwargs):
+        key = str(url)
+        if key not in made:
+            made[key] = original(url, *args, **kwargs)
+        return made[key]
+
+    api.create_engine = shared
+    try:
+        yield
+    finally:
+        api.create_engine = original
+        for engine in made.values():
+            engine.dispose()
+
+
 class ScoringFailed(RuntimeError):
     """nbgrader could not score an executed notebook (a fault of the grading set-up, not of the student)."""
 

@@ -111,6 +111,41 @@ def problems_by_cell(nb_json: str, cut_cells: list[int] = ()) -> dict[str, str]:
     return {grade_id: "; ".join(reasons) for grade_id, reasons in out.items()}
 
 
+class _ClusterStartup:
+    """Starts the cluster in a background thread and each worker's kernel template as soon as it is up."""
+
+    def __init__(self, scheduler: str | None, workers: int | None, preload: list[str], limits: Limits) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="course-grade-cluster")
+        self._future = self._pool.submit(self._start, scheduler, workers, preload, limits)
+
+    @staticmethod
+    def _start(scheduler: str | None, workers: int | None, preload: list[str], limits: Limits) -> "_Cluster":
+        cluster = _Cluster(scheduler, workers)
+        try:
+            cluster.client.run(warm_template, preload, limits.to_dict())  # returns once they are started
+        except Exception:  # noqa: BLE001 - only a head start: a worker starts its template when it needs it
+            pass
+        return cluster
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def result(self) -> "_Cluster":
+        """The cluster (waits for it; raises what starting it raised)."""
+        return self._future.result()
+
+    def close(self) -> None:
+        try:
+            cluster = self._future.result()
+        except Exception:  # noqa: BLE001 - it never started: nothing to close
+            cluster = None
+        if cluster is not None:
+            cluster.close()
+        self._pool.shutdown()
+
+
 def _failed_execution(sanitized_dir: Path, names: list[str], reason: str) -> dict:
     notebooks = {}
     for name in names:
@@ -138,10 +173,6 @@ class _Cluster:
             self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                                         dashboard_address=None, silence_logs=40, security=True)
             self.client = Client(self.cluster)
-
-    @property
-    def embedded(self) -> bool:
-        return self.cluster is not None
 
     def close(self) -> None:
         self.client.close()
@@ -190,7 +221,7 @@ def grade_assignment(root: Path | str, assignment: str, students: str = "*", wor
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's own session noise
     started = time.monotonic()
     root = Path(root).resolve()
-    with steps.course_root_env(root), assignment_lock(root, assignment):
+    with steps.course_root_env(root), assignment_lock(root, assignment), steps.one_engine_per_database():
         return _grade(root, assignment, students, workers, scheduler, force, progress, export, limits, device,
                       started, preflight)
 
@@ -297,24 +328,40 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
         else:
             if cgroup is not None:
                 cgroup.close()
-    cluster = _Cluster(scheduler, workers) if pending else None
-    if cluster is not None and limits.kernel_template:  # each worker's template imports while the run starts
-        try:
-            cluster.client.run(warm_template, preload, limits.to_dict())  # returns once they are started
-        except Exception:  # noqa: BLE001 - only a head start: a worker starts its template when it needs it
-            pass
+    # the cluster (and each worker's kernel template) starts while the first submissions are prepared
+    startup = _ClusterStartup(scheduler, workers, preload, limits) if pending else None
+    cluster: _Cluster | None = None
     try:
-        futures = as_completed([], with_results=True, raise_errors=False) if cluster else None
+        futures = None
         in_flight: dict[str, str] = {}  # future key -> student
         checking: list = []  # the pre-flight's future until its result is in
-        if cluster is not None and preflight and source.is_dir():
-            # runs beside the first submissions; no result of theirs is scored before it passed
-            reference = {"student": "(pre-flight)", "assignment": assignment, "notebooks": expected,
-                         "files": {str(p.relative_to(source)): p.read_bytes() for p in _files(source)},
-                         "execute_config": config, "limits": limits.to_dict(), "data_cache": data_cache,
-                         "preload": preload}
-            checking.append(cluster.client.submit(execute_submission, reference, pure=False,
-                                                  key=f"preflight-{assignment}-{uuid.uuid4().hex[:8]}"))
+        queued: list[str] = []  # prepared submissions waiting for the cluster
+        max_in_flight = 1
+
+        def connect() -> None:
+            """Once the cluster is up: the pre-flight first, then how many submissions may be in flight."""
+            nonlocal cluster, futures, max_in_flight
+            cluster = startup.result()
+            futures = as_completed([], with_results=True, raise_errors=False)
+            if preflight and source.is_dir():
+                # runs beside the first submissions; no result of theirs is scored before it passed
+                reference = {"student": "(pre-flight)", "assignment": assignment, "notebooks": expected,
+                             "files": {str(p.relative_to(source)): p.read_bytes() for p in _files(source)},
+                             "execute_config": config, "limits": limits.to_dict(), "data_cache": data_cache,
+                             "preload": preload}
+                checking.append(cluster.client.submit(execute_submission, reference, pure=False,
+                                                      key=f"preflight-{assignment}-{uuid.uuid4().hex[:8]}"))
+            max_in_flight = 2 * max(1, len(cluster.client.scheduler_info().get("workers", {})))
+
+        def send_queued(wait: bool) -> None:
+            """Submit the prepared submissions once the cluster is up (``wait``: wait for it)."""
+            if startup is None or (cluster is None and not wait and not startup.done()):
+                return
+            if cluster is None:
+                connect()
+            while queued:
+                submit(queued.pop(0))
+                drain(max_in_flight - 1)
 
         def preflight_failed(wait: bool) -> bool:
             """Whether the pre-flight failed (stopping the run); waits for its result when ``wait``."""
@@ -333,7 +380,6 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
                     run.stopped = f"pre-flight failed, nothing was graded: {problem}"
             return bool(run.stopped) and run.stopped.startswith("pre-flight failed")
 
-        max_in_flight = 2 * max(1, len(cluster.client.scheduler_info().get("workers", {})) if cluster else 1)
 
         payloads: dict[str, dict] = {}
         attempts: dict[str, int] = {}
@@ -358,7 +404,7 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
                     return overdue[0], {"notebooks": {n: {"infrastructure": "the grading worker did not answer "
                                                            "within its deadline (notebook wall clock plus a margin)"}
                                                        for n in sanitized_names[in_flight[overdue[0]]]}}
-                time.sleep(0.2)
+                time.sleep(0.02)
             future, result = next(futures)
             ok = future.status == "finished" and isinstance(result, dict)
             return future.key, result if ok else {"notebooks": {
@@ -436,15 +482,16 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
             payloads[student] = {"student": student, "assignment": assignment, "notebooks": names, "files": files,
                                  "execute_config": config, "limits": limits.to_dict(), "data_cache": data_cache,
                                  "preload": preload}
-            submit(student)
-            drain(max_in_flight - 1)
+            queued.append(student)
+            send_queued(wait=False)
+        send_queued(wait=True)
         drain(0)
         preflight_failed(wait=True)  # nothing left to grade: its verdict still says whether the set-up works
     finally:
         bar.close()
         shutil.rmtree(staging, ignore_errors=True)
-        if cluster is not None:
-            cluster.close()
+        if startup is not None:
+            startup.close()
     if export:
         from .exports import write_all
 
