@@ -11,3 +11,7 @@
 It depends on the student runtime :mod:`course_utils` (the same checks and typed-answer rules
 the students' notebooks use), never the other way round.
 """
+from .lean_imports import jsonschema_without_iri_grammar
+
+jsonschema_without_iri_grammar()
+

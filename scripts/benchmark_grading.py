@@ -112,6 +112,7 @@ def bench(assignment: str, n: int, workers: list[int], startup: dict[int, float 
     started = time.monotonic()
     plain.autograde(assignment)
     baseline = time.monotonic() - started
+    print(f"{assignment}: nbgrader autograde (serial) {baseline:.1f} s", file=sys.stderr, flush=True)
     count, cells = recorded_cell_seconds(plain, assignment)
     limit = cells / (os.cpu_count() or 1)
     rows = [{"assignment": assignment, "runner": "nbgrader autograde (serial)", "workers": 1, "submissions": n,
@@ -121,6 +122,7 @@ def bench(assignment: str, n: int, workers: list[int], startup: dict[int, float 
         started = time.monotonic()
         run = grade_assignment(ours.root, assignment, workers=w, force=True, progress=False, export=False)
         seconds = time.monotonic() - started
+        print(f"{assignment}: course grade --workers {w} {seconds:.1f} s", file=sys.stderr, flush=True)
         if len(run.graded) != n or run.failed or run.not_graded or run.stopped:
             raise SystemExit(f"course grade --workers {w} did not grade everything:\n{run.summary()}")
         rows.append({"assignment": assignment, "runner": f"course grade --workers {w}", "workers": w,

@@ -127,6 +127,13 @@ def graded() -> dict[str, list[str]]:
                           "    return np.tanh(z)"),
         "lying_array": ("class Lie(np.ndarray):\n    def __eq__(self, o):\n        return True\n"
                         "def sigmoid(z):\n    return np.tanh(np.asarray(z)).view(Lie)"),
+        # the kernel's copy of the wire module answers the grader: a forged one can only say what it computes
+        "forges_the_wire": ("import sys, types, base64, json\nclass Modules(dict):\n    def get(self, k, d=None):\n"
+                            "        if k.startswith('_course_grader_wire'):\n            m = types.ModuleType(k)\n"
+                            "            m.serve = lambda ns, req: base64.b64encode(json.dumps([{'value': 0.5}"
+                            " for _ in json.loads(base64.b64decode(req))]).encode()).decode()\n            return m\n"
+                            "        return dict.get(self, k, d)\nsys.modules = Modules(sys.modules)\n"
+                            "def sigmoid(z):\n    return np.tanh(z)"),
     }
     return {name: _errors(_grade(code)) for name, code in students.items()}
 
@@ -138,6 +145,34 @@ def test_honest_habits_pass(graded) -> None:
 @pytest.mark.parametrize("student", ["wrong", "patched_checks", "snoops_frames", "lying_array"])
 def test_wrong_work_fails_whatever_the_kernel_does(graded, student: str) -> None:
     assert graded[student] and "sigmoid(z) is not correct" in graded[student][0]
+
+
+def test_a_forged_wire_in_the_kernel_gains_nothing(graded) -> None:
+    assert graded["forges_the_wire"], "a kernel that forges the grader's answers passed"
+
+
+def test_the_kernel_compiles_the_wire_once_and_its_namespace_stays_the_students() -> None:
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        kc.execute_interactive("W = [1.0, 2.0]", timeout=30)
+        before = kc.execute_interactive("", user_expressions={"n": "sorted(globals())"}, timeout=30)
+
+        def ask():
+            reply = kc.execute_interactive("", silent=True, store_history=False, timeout=30, user_expressions={
+                "a": wire.kernel_expression(wire.request_text([{"op": "get", "name": "W"}]))})
+            return wire.read_answer(eval(reply["content"]["user_expressions"]["a"]["data"]["text/plain"]))
+
+        assert ask() == ask() == [{"value": wire.encode([1.0, 2.0])}]
+        reply = kc.execute_interactive("", timeout=30, user_expressions={
+            "m": "[k for k in __import__('sys').modules if k.startswith('_course_grader_wire')]", "n": "sorted(globals())"})
+        found = reply["content"]["user_expressions"]
+        assert len(eval(found["m"]["data"]["text/plain"])) == 1  # one compiled copy, reused
+        assert found["n"] == before["content"]["user_expressions"]["n"]  # no name of the grader among the student's
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
 
 
 def test_the_kernel_never_sees_the_hidden_test() -> None:

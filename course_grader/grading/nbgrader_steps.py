@@ -11,10 +11,12 @@ notebooks are the ones ``nbgrader autograde`` writes, and this process is the on
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Iterator
 
 from nbgrader import utils
@@ -63,6 +65,42 @@ def one_engine_per_database() -> Iterator[None]:
         api.create_engine = original
         for engine in made.values():
             engine.dispose()
+
+
+@contextmanager
+def schemas_checked_once() -> Iterator[None]:
+    """While it lasts, nbgrader checks each cell's metadata against a validator built once per schema.
+
+    ``jsonschema.validate`` checks the schema itself and builds a validator on every call (every cell
+    of every notebook, twice per submission); the verdict and the error raised are the same.
+    """
+    import jsonschema
+    from nbgrader.nbgraderformat import common
+
+    by_content: dict[str, object] = {}  # the schema's JSON -> its checked validator
+    recent: dict[int, tuple[dict, object]] = {}  # id(schema) -> (the schema, kept alive while listed; validator)
+
+    def validate(instance, schema) -> None:
+        hit = recent.get(id(schema))
+        if hit is None or hit[0] is not schema:  # nbgrader loads the schema again for each of its validators
+            key = json.dumps(schema, sort_keys=True)
+            if key not in by_content:
+                cls = jsonschema.validators.validator_for(schema)
+                cls.check_schema(schema)
+                by_content[key] = cls(schema)
+            if len(recent) >= 16:
+                recent.clear()
+            hit = recent[id(schema)] = (schema, by_content[key])
+        error = jsonschema.exceptions.best_match(hit[1].iter_errors(instance))
+        if error is not None:
+            raise error
+
+    original = common.jsonschema
+    common.jsonschema = SimpleNamespace(validate=validate)
+    try:
+        yield
+    finally:
+        common.jsonschema = original
 
 
 class ScoringFailed(RuntimeError):

@@ -221,7 +221,8 @@ def grade_assignment(root: Path | str, assignment: str, students: str = "*", wor
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's own session noise
     started = time.monotonic()
     root = Path(root).resolve()
-    with steps.course_root_env(root), assignment_lock(root, assignment), steps.one_engine_per_database():
+    with (steps.course_root_env(root), assignment_lock(root, assignment), steps.one_engine_per_database(),
+          steps.schemas_checked_once()):
         return _grade(root, assignment, students, workers, scheduler, force, progress, export, limits, device,
                       started, preflight)
 

@@ -12,16 +12,58 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
+from traitlets import Type
 
 from .kernel_templates import KernelTemplate, stub_command, wait_for_stub
 from .sandbox import HOME, Sandbox
 
 
+class ReadyKernelClient(AsyncKernelClient):
+    """jupyter_client's client, ready as soon as the kernel answered ``kernel_info`` and IOPub is connected.
+
+    The stock client then waits for 0.2 s of silence on IOPub to drop what is left there, an idle wait in
+    every notebook; nbclient skips IOPub messages of other requests anyway, so they are dropped at once.
+    """
+
+    async def _ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                pass
+            else:
+                if reply["msg_type"] == "kernel_info_reply":
+                    try:  # its busy/idle status proves IOPub is subscribed (messages before that are lost)
+                        await self.iopub_channel.get_msg(timeout=0.2)
+                    except Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(reply)
+                        break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+        while True:  # what IOPub holds already, without waiting for more
+            try:
+                await self.iopub_channel.get_msg(timeout=0)
+            except Empty:
+                break
+
+    wait_for_ready = _ready
+
+
 class SandboxedKernelManager(AsyncKernelManager):
+    client_factory = Type(ReadyKernelClient, klass=AsyncKernelClient)
     sandbox: Sandbox | None = None
     template: KernelTemplate | None = None
     template_pid: int | None = None  # the forked kernel (on this host), when it came from the template

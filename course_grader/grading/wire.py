@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import json
 import sys
 
@@ -333,17 +334,23 @@ def serve(user_ns: dict, request: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _own_source() -> str:
+def _own_source() -> tuple[str, str]:
+    """This module's source and the name its copy in a kernel goes by (which changes with the source)."""
     with open(__file__, encoding="utf-8") as handle:
-        return handle.read()
+        source = handle.read()
+    return source, "_course_grader_wire_" + hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
 def kernel_expression(request: str) -> str:
-    """A ``user_expressions`` entry that runs :func:`serve` in the kernel without touching its namespace."""
-    source = _own_source()
-    return ("(lambda b, ns: (b.exec(b.compile(%r, '<course-grader>', 'exec'), ns), "
-            "ns['serve'](b.globals(), %r))[1])(__import__('builtins'), {'__name__': '_course_grader_wire'})"
-            % (source, request))
+    """A ``user_expressions`` entry that runs :func:`serve` in the kernel without touching its namespace.
+
+    The source travels with every request; the kernel compiles it into a module of its own the first
+    time and keeps it in ``sys.modules`` (beside :data:`REFS_MODULE`), so later requests skip the compile.
+    """
+    source, name = _own_source()
+    return ("(lambda b, m: (m.get(%r) or m.setdefault(%r, (lambda mod: (b.exec(b.compile(%r, '<course-grader>', "
+            "'exec'), mod.__dict__), mod)[1])(__import__('types').ModuleType(%r)))).serve(b.globals(), %r))"
+            "(__import__('builtins'), __import__('sys').modules)" % (name, name, source, name, request))
 
 
 def request_text(ops: list[dict]) -> str:
