@@ -232,6 +232,7 @@ class SandboxCgroup:
     def kill(self) -> None:
         """SIGKILL every process in the sandbox (detached ones too); never raises."""
         deadline = time.monotonic() + 5
+        pause = 0.002
         while self.dirs and time.monotonic() < deadline:
             left = self.pids()
             if not left:
@@ -241,20 +242,25 @@ class SandboxCgroup:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
-            time.sleep(0.05)
+            time.sleep(pause)
+            pause = min(2 * pause, 0.05)
 
     def close(self) -> None:
         """Kill whatever still runs in the sandbox and remove its cgroups; never raises."""
         self.kill()
         for folder in sorted(set(self.dirs.values()), reverse=True):
-            for _ in range(40):
+            deadline, pause = time.monotonic() + 2, 0.002
+            while True:
                 try:
                     folder.rmdir()
                     break
                 except FileNotFoundError:
                     break
-                except OSError:
-                    time.sleep(0.05)
+                except OSError:  # busy while its last processes exit
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(pause)
+                    pause = min(2 * pause, 0.05)
         self.dirs = {}
 
 

@@ -113,6 +113,11 @@ class SandboxedKernelManager(AsyncKernelManager):
             "cgroup_procs": cgroup.procs_files() if cgroup is not None else [],
             "fifo": self._fifo(), "kernel_args": self._kernel_args})
 
+    async def _async_finish_shutdown(self, waittime: float | None = None, pollinterval: float = 0.1,
+                                     restart: bool = False) -> None:
+        """jupyter_client's, looking every 10 ms (not 100) whether the kernel has exited."""
+        await super()._async_finish_shutdown(waittime, min(pollinterval, 0.01), restart)
+
     @property
     def kernel_pid(self) -> int | None:
         process = getattr(self.provisioner, "process", None)
