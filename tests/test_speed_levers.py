@@ -13,7 +13,6 @@ import nbformat
 import pytest
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
-from nbgrader.nbgraderformat import ValidationError as NbgraderValidationError  # noqa: F401 - the module loads
 from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
 from traitlets import Type
 

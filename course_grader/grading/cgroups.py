@@ -23,6 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 FS = Path(os.environ.get("COURSE_CGROUP_FS", "/sys/fs/cgroup"))
 V1_CONTROLLERS = ("memory", "pids", "cpuacct")
@@ -148,6 +149,15 @@ def delegate(user: str) -> list[Path]:
     return made
 
 
+def _backing_off(seconds: float) -> Iterator[None]:
+    """Yields until ``seconds`` have passed, sleeping 2 ms, 4 ms, ... up to 50 ms after each turn."""
+    deadline, pause = time.monotonic() + seconds, 0.002
+    while time.monotonic() < deadline:
+        yield
+        time.sleep(pause)
+        pause = min(2 * pause, 0.05)
+
+
 @dataclass
 class SandboxCgroup:
     """The cgroups of one sandbox: limits written at creation, processes killed and folders removed by close()."""
@@ -231,10 +241,8 @@ class SandboxCgroup:
 
     def kill(self) -> None:
         """SIGKILL every process in the sandbox (detached ones too); never raises."""
-        deadline = time.monotonic() + 5
-        pause = 0.002
-        while self.dirs and time.monotonic() < deadline:
-            left = self.pids()
+        for _ in _backing_off(5):
+            left = self.pids() if self.dirs else []
             if not left:
                 break
             for pid in left:
@@ -242,25 +250,19 @@ class SandboxCgroup:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
-            time.sleep(pause)
-            pause = min(2 * pause, 0.05)
 
     def close(self) -> None:
         """Kill whatever still runs in the sandbox and remove its cgroups; never raises."""
         self.kill()
         for folder in sorted(set(self.dirs.values()), reverse=True):
-            deadline, pause = time.monotonic() + 2, 0.002
-            while True:
+            for _ in _backing_off(2):
                 try:
                     folder.rmdir()
                     break
                 except FileNotFoundError:
                     break
                 except OSError:  # busy while its last processes exit
-                    if time.monotonic() > deadline:
-                        break
-                    time.sleep(pause)
-                    pause = min(2 * pause, 0.05)
+                    continue
         self.dirs = {}
 
 

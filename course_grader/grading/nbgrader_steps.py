@@ -77,21 +77,15 @@ def schemas_checked_once() -> Iterator[None]:
     import jsonschema
     from nbgrader.nbgraderformat import common
 
-    by_content: dict[str, object] = {}  # the schema's JSON -> its checked validator
-    recent: dict[int, tuple[dict, object]] = {}  # id(schema) -> (the schema, kept alive while listed; validator)
+    validators: dict[str, object] = {}  # the schema's JSON -> its checked validator
 
     def validate(instance, schema) -> None:
-        hit = recent.get(id(schema))
-        if hit is None or hit[0] is not schema:  # nbgrader loads the schema again for each of its validators
-            key = json.dumps(schema, sort_keys=True)
-            if key not in by_content:
-                cls = jsonschema.validators.validator_for(schema)
-                cls.check_schema(schema)
-                by_content[key] = cls(schema)
-            if len(recent) >= 16:
-                recent.clear()
-            hit = recent[id(schema)] = (schema, by_content[key])
-        error = jsonschema.exceptions.best_match(hit[1].iter_errors(instance))
+        key = json.dumps(schema, sort_keys=True)  # nbgrader loads the schema again for each of its validators
+        if key not in validators:
+            cls = jsonschema.validators.validator_for(schema)
+            cls.check_schema(schema)
+            validators[key] = cls(schema)
+        error = jsonschema.exceptions.best_match(validators[key].iter_errors(instance))
         if error is not None:
             raise error
 

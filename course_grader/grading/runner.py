@@ -381,7 +381,6 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
                     run.stopped = f"pre-flight failed, nothing was graded: {problem}"
             return bool(run.stopped) and run.stopped.startswith("pre-flight failed")
 
-
         payloads: dict[str, dict] = {}
         attempts: dict[str, int] = {}
         machinery_failures: dict[str, set[str]] = {}  # reason -> students

@@ -32,7 +32,7 @@ class ReadyKernelClient(AsyncKernelClient):
     every notebook; nbclient skips IOPub messages of other requests anyway, so they are dropped at once.
     """
 
-    async def _ready(self, timeout: float | None = None) -> None:
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
         while True:
             self.kernel_info()
@@ -58,8 +58,6 @@ class ReadyKernelClient(AsyncKernelClient):
                 await self.iopub_channel.get_msg(timeout=0)
             except Empty:
                 break
-
-    wait_for_ready = _ready
 
 
 class SandboxedKernelManager(AsyncKernelManager):
