@@ -14,6 +14,7 @@ from . import notebooks
 from .grading.device import POLICIES, DeviceUnavailable
 from .grading.run_lock import GradingBusy
 from .course import Course, NbgraderError
+from .process_exit import skip_final_collection
 from .paths import course_root, default_course
 
 
@@ -241,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    skip_final_collection()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

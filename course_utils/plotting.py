@@ -8,10 +8,27 @@ import numpy as np
 Predictor = Callable[[np.ndarray], Any]
 
 
+#: rows per call when a Keras model shades the plane (memory stays small for any Week-1 model)
+PREDICT_BATCH = 4096
+
+
+def _accepts(method: Callable, keyword: str) -> bool:
+    """Whether ``method`` takes ``keyword`` (a Keras model's predict does; a hand-made wrapper may not)."""
+    import inspect
+
+    try:
+        params = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == keyword or p.kind is p.VAR_KEYWORD for p in params)
+
+
 def _as_probabilities(predict: Predictor | Any, grid: np.ndarray) -> np.ndarray:
     """Call a function or a Keras model on ``grid`` and return a flat float array."""
     if hasattr(predict, "predict") and not callable(getattr(predict, "__wrapped__", None)):
-        out = predict.predict(grid, verbose=0)
+        # a few large batches: Keras's default of 32 rows per batch makes a 150 x 150 grid 700 calls (0.6 s)
+        batch = {"batch_size": PREDICT_BATCH} if _accepts(predict.predict, "batch_size") else {}
+        out = predict.predict(grid, verbose=0, **batch)
     else:
         out = predict(grid)
     if hasattr(out, "detach"):  # torch tensor

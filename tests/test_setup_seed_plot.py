@@ -69,3 +69,16 @@ def test_plot_accepts_models_with_predict_and_torch_outputs() -> None:
     plotting.plot_decision_boundary(lambda g: torch.sigmoid(torch.as_tensor(g[:, :1])), x, [0, 1], grid_size=10)
     ax = plotting.plot_history({"loss": [1.0, 0.5], "val_loss": [1.1, 0.6]})
     assert len(ax.lines) == 2
+
+
+def test_plot_asks_a_keras_model_for_few_large_batches() -> None:
+    """Keras predicts 32 rows per call by default: a 150 x 150 grid would be 700 calls per plot."""
+    calls = []
+
+    class KerasLike:
+        def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+            calls.append(batch_size)
+            return np.full((len(x), 1), 0.3)
+
+    plotting.plot_decision_boundary(KerasLike(), np.array([[0.0, 0.0], [1.0, 1.0]]), [0, 1])
+    assert calls == [plotting.PREDICT_BATCH] and plotting.PREDICT_BATCH >= 1024

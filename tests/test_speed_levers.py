@@ -96,3 +96,42 @@ def test_grading_processes_import_jsonschema_without_the_iri_grammar() -> None:
             "spec = importlib.util.find_spec('rfc3987_syntax'); "
             "assert spec is None or __import__('rfc3987_syntax').is_valid_syntax('iri', 'http://a.b/c')")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+_EXIT_PROBE = """
+import atexit, gc, sys
+from pathlib import Path
+out = Path(sys.argv[1])
+atexit.register(lambda: out.write_text(f"{gc.get_freeze_count()} {int(handler_ran)}"))  # runs last
+{entry}
+handler_ran = False
+def later_handler():
+    global handler_ran
+    handler_ran = True
+atexit.register(later_handler)
+garbage = [[[] for _ in range(100)] for _ in range(1000)]
+"""
+
+
+@pytest.mark.parametrize("entry", [
+    # a grading worker: its first task (or the warm-up before it)
+    "from course_grader.grading.remote_execution import execute_submission\n"
+    "assert execute_submission({'student': 's', 'notebooks': [], 'files': {}, 'limits': {}, "
+    "'execute_config': {}})['notebooks'] == {}",
+    # the course command, whatever the subcommand
+    "from course_grader import cli\ntry:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass",
+])
+def test_grading_processes_exit_without_a_final_garbage_collection(tmp_path, entry: str) -> None:
+    """A worker that imported Keras spends about 2 s of CPU at exit collecting garbage, while the cluster's
+    close waits; frozen objects are skipped, and every exit handler still runs."""
+    out = tmp_path / "exit.txt"
+    subprocess.run([sys.executable, "-c", _EXIT_PROBE.replace("{entry}", entry), str(out)], check=True,
+                   timeout=120, capture_output=True)
+    frozen, handler_ran = map(int, out.read_text().split())
+    assert frozen > 100_000 and handler_ran == 1
+
+
+def test_without_it_a_process_collects_at_exit(tmp_path) -> None:
+    out = tmp_path / "exit.txt"
+    subprocess.run([sys.executable, "-c", _EXIT_PROBE.replace("{entry}", "pass"), str(out)], check=True, timeout=60)
+    assert out.read_text() == "0 1"

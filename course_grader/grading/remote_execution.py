@@ -28,6 +28,7 @@ from nbclient.util import run_sync
 from traitlets.config import Config
 
 from . import seccomp
+from ..process_exit import skip_final_collection
 from .cgroups import SandboxCgroup, sandbox_cgroup
 from .grader_checks import MACHINERY_ERRORS
 from .limits import Limits
@@ -400,6 +401,7 @@ def _describe(exc: Exception, executor, cgroup: SandboxCgroup | None, limits: Li
 
 def warm_template(preload: list[str], limits: dict[str, Any]) -> None:
     """Start this worker's kernel template now (its imports run while the coordinator prepares the run)."""
+    skip_final_collection()
     settings = Limits.from_mapping(limits)
     if settings.kernel_template:
         template_for(preload, sandbox_environment(settings))
@@ -408,6 +410,7 @@ def warm_template(preload: list[str], limits: dict[str, Any]) -> None:
 def execute_submission(payload: dict[str, Any]) -> dict[str, Any]:
     """The Dask task: every notebook of one submission, one sandbox each."""
     started = time.monotonic()
+    skip_final_collection()
     limits = Limits.from_mapping(payload["limits"])
     files: dict[str, bytes] = payload["files"]
     results = {}
