@@ -302,3 +302,25 @@ def test_release_stamps_seed_and_late_submissions_are_penalised(tmp_path: Path, 
 
     with Gradebook(course.db_url) as gb:
         assert gb.find_assignment("w1exam").duedate == end and start < end
+
+
+@pytest.mark.slow
+def test_course_grade_checks_the_exam_whatever_environment_its_workers_inherit(tmp_path: Path, monkeypatch) -> None:
+    """The pre-flight runs the reference solution, whose hidden tests refuse to grade under ``autograde``.
+    Workers start while nbgrader's steps have ``NBGRADER_EXECUTION=autograde`` set in the coordinator (it
+    happened: the whole exam was refused); the grader sets it per test cell, so nothing is inherited."""
+    from course_grader.grading.runner import grade_assignment
+    from course_tooling.corpus import CorpusEntry, build_submission
+
+    course = Course.scratch(tmp_path / "course", ["w1exam"])
+    release = course.generate_assignment("w1exam")
+    released = notebooks.read(release / SOURCE.name)
+    source = notebooks.read(course.root / "source" / "w1exam" / SOURCE.name)
+    for student in ("alice", "bob"):
+        entry = CorpusEntry("w1exam", student, "", "correct", "solution", {})
+        course.submit(student, "w1exam", {SOURCE.name: build_submission(entry, source, released)})
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    run = grade_assignment(course.root, "w1exam", workers=2, progress=False, export=False)
+    assert not run.stopped and not run.failed and not run.not_graded, (run.stopped, run.failed, run.not_graded)
+    assert {s: sum(course.scores("w1exam", s)[SOURCE.stem].values()) for s in ("alice", "bob")} == {"alice": 22,
+                                                                                                  "bob": 22}

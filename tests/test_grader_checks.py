@@ -252,3 +252,40 @@ def test_a_keras_model_is_judged_by_what_it_computes(student: str, passes: bool)
     nb.cells = [KERAS_SETUP, nbformat.v4.new_code_cell(student, metadata=SOLUTION), _test_cell(KERAS_TEST)]
     _Executor(timeout=120, kernel_name="python3").preprocess(nb, {"metadata": {"path": "."}})
     assert (_errors(nb) == []) is passes, _errors(nb)
+
+
+_SEES_MODE = ("### BEGIN HIDDEN TESTS\n"
+              "assert False, 'judged under ' + repr(__import__('os').environ.get('NBGRADER_EXECUTION'))\n"
+              "### END HIDDEN TESTS\n")
+
+
+@pytest.mark.parametrize("inherited", [None, "autograde", "validate"])
+@pytest.mark.parametrize("reference", [False, True])
+def test_the_judge_sets_nbgrader_execution_itself(monkeypatch, inherited, reference: bool) -> None:
+    """A submission is judged under ``autograde`` (an exam's unprepared hidden test then fails closed), the
+    reference solution (pre-flight) as the instructor runs it, whatever the grading process inherited."""
+    import os
+
+    if inherited is None:
+        monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    else:
+        monkeypatch.setenv("NBGRADER_EXECUTION", inherited)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [_test_cell(_SEES_MODE)]
+    executor = _Executor(timeout=60, kernel_name="python3")
+    executor.reference_run = reference
+    executor.preprocess(nb, {"metadata": {"path": "."}})
+    assert _errors(nb) == [f"judged under {None if reference else 'autograde'!r}"]
+    assert os.environ.get("NBGRADER_EXECUTION") == inherited
+
+
+def test_nbgrader_execution_comes_back_when_the_block_raises(monkeypatch) -> None:
+    import os
+
+    from course_grader.grading.execution_mode import nbgrader_execution
+
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    with pytest.raises(RuntimeError), nbgrader_execution("autograde"):
+        assert os.environ["NBGRADER_EXECUTION"] == "autograde"
+        raise RuntimeError("a broken notebook")
+    assert "NBGRADER_EXECUTION" not in os.environ

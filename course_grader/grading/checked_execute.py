@@ -8,6 +8,7 @@ import threading
 from jupyter_core.utils import run_sync
 
 from . import wire
+from .execution_mode import AUTOGRADE, nbgrader_execution
 from .grader_checks import Verdict, apply_verdict, is_test_cell, judge, machinery_failure, visible_source
 from .kernel_values import TIMEOUT, Kernel, KernelTimeout
 
@@ -17,7 +18,13 @@ JUDGE_LOCK = threading.Lock()
 
 
 class GradeOutsideKernel:
-    """Mixin for nbgrader's ``Execute`` (an nbclient ``NotebookClient``): test cells are judged here."""
+    """Mixin for nbgrader's ``Execute`` (an nbclient ``NotebookClient``): test cells are judged here.
+
+    ``reference_run``: the notebook is the instructor's reference solution (the pre-flight), judged as the
+    instructor runs it; otherwise it is a student's submission, judged under ``autograde``.
+    """
+
+    reference_run = False
 
     def preprocess_cell(self, cell, resources, index):
         if not is_test_cell(cell):
@@ -32,7 +39,7 @@ class GradeOutsideKernel:
         if reason:
             verdict = Verdict(False, reason, "NotGraded")
         else:
-            with JUDGE_LOCK:
+            with JUDGE_LOCK, nbgrader_execution(None if self.reference_run else AUTOGRADE):
                 verdict = judge(self.nb, index, Kernel(self._ask_kernel))
         apply_verdict(cell, verdict)
         return cell, resources

@@ -19,13 +19,14 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Iterator
 
-from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps.autogradeapp import AutogradeApp
 from nbgrader.converters.autograde import Autograde
 from nbgrader.converters.base import BaseConverter, NbGraderException
 from nbgrader.preprocessors import Execute
 from traitlets.utils.importstring import import_item
+
+from .execution_mode import AUTOGRADE, nbgrader_execution
 
 
 def load_app(root: Path, assignment: str) -> AutogradeApp:
@@ -155,7 +156,7 @@ class SanitizeOnly(Autograde):
                 for pp in before:
                     self.exporter.register_preprocessor(pp)
                 try:
-                    with utils.setenv(NBGRADER_EXECUTION="autograde"):
+                    with nbgrader_execution(AUTOGRADE):
                         BaseConverter.convert_single_notebook(self, built)
                 finally:
                     self._sanitizing = True
@@ -193,7 +194,7 @@ class ScoreExecuted(Autograde):
         self._sanitizing = False
         self._init_preprocessors()
         try:
-            with utils.setenv(NBGRADER_EXECUTION="autograde"):
+            with nbgrader_execution(AUTOGRADE):
                 BaseConverter.convert_single_notebook(self, str(dest))
         finally:
             self._sanitizing = True

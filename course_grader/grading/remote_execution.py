@@ -108,7 +108,8 @@ def cell_label(cell: NotebookNode, index: int) -> str:
     return f"cell '{grade_id}'" if grade_id else f"cell #{index}"
 
 
-def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox, template: KernelTemplate | None = None):
+def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox, template: KernelTemplate | None = None,
+                   reference: bool = False):
     from nbgrader.preprocessors import Execute
 
     from .checked_execute import GradeOutsideKernel
@@ -116,6 +117,8 @@ def _make_executor(execute_config: dict, limits: Limits, sandbox: Sandbox, templ
 
     class SandboxedExecute(GradeOutsideKernel, Execute):
         """nbgrader's Execute, with the kernel in the sandbox, limits watched, test cells judged outside."""
+
+        reference_run = reference
 
         def create_kernel_manager(self):
             km = super().create_kernel_manager()
@@ -297,10 +300,12 @@ def _write_tree(files: dict[str, bytes], target: Path) -> None:
 
 
 def execute_notebook(nb_name: str, files: dict[str, bytes], execute_config: dict, limits: Limits,
-                     data_cache: str | None = None, preload: list[str] | None = None) -> dict[str, Any]:
+                     data_cache: str | None = None, preload: list[str] | None = None,
+                     reference: bool = False) -> dict[str, Any]:
     """Execute ``files[nb_name]`` in a fresh sandbox whose home holds ``files``.
 
     ``preload``: the modules of the kernel template to fork the kernel from (None: a plain kernel).
+    ``reference``: the notebook is the instructor's reference solution (the pre-flight), not a submission.
     If the template fails before any student code ran, the notebook runs again in a plain kernel.
     Returns ``{"nb", "problems", "seconds", "cell_seconds"}``, or ``{"infrastructure": reason, "seconds"}``
     when the machinery failed before any student code ran.
@@ -308,16 +313,16 @@ def execute_notebook(nb_name: str, files: dict[str, bytes], execute_config: dict
     template = None
     if preload is not None and limits.kernel_template:
         template = template_for(preload, sandbox_environment(limits))
-    result = _execute_once(nb_name, files, execute_config, limits, data_cache, template)
+    result = _execute_once(nb_name, files, execute_config, limits, data_cache, template, reference)
     if template is not None and result.get("template_failed"):
         give_up(template)
-        result = _execute_once(nb_name, files, execute_config, limits, data_cache, None)
+        result = _execute_once(nb_name, files, execute_config, limits, data_cache, None, reference)
     result.pop("template_failed", None)
     return result
 
 
 def _execute_once(nb_name: str, files: dict[str, bytes], execute_config: dict, limits: Limits,
-                  data_cache: str | None, template: KernelTemplate | None) -> dict[str, Any]:
+                  data_cache: str | None, template: KernelTemplate | None, reference: bool) -> dict[str, Any]:
     started = time.monotonic()
     nb = nbformat.reads(files[nb_name].decode("utf-8"), as_version=4)
     problems: list[str] = []
@@ -337,7 +342,7 @@ def _execute_once(nb_name: str, files: dict[str, bytes], execute_config: dict, l
             os.chown(sockets, lease.uid, lease.uid)
         sandbox = Sandbox(work / "submission", sockets, limits, Path(data_cache) if data_cache else None, lease.uid,
                           cgroup=cgroup, seccomp_filter=seccomp.write_filter(work / "seccomp.bpf"))
-        executor = _make_executor(execute_config, limits, sandbox, template)
+        executor = _make_executor(execute_config, limits, sandbox, template, reference)
         try:
             executor.preprocess(nb, {"metadata": {"path": str(work / "submission")}})
         except Exception as exc:  # kernel death, limit, sandbox failure: fail closed
@@ -417,7 +422,8 @@ def execute_submission(payload: dict[str, Any]) -> dict[str, Any]:
     for name in payload["notebooks"]:
         try:
             results[name] = execute_notebook(f"{name}.ipynb", files, payload["execute_config"], limits,
-                                             payload.get("data_cache"), payload.get("preload"))
+                                             payload.get("data_cache"), payload.get("preload"),
+                                             bool(payload.get("reference")))
         except Exception as exc:  # noqa: BLE001 - the task itself never fails (its error might not even pickle)
             results[name] = {"infrastructure": f"the grading worker failed: {type(exc).__name__}: {str(exc)[:300]}",
                              "seconds": 0.0}

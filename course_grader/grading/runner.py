@@ -349,7 +349,7 @@ def _grade(root, assignment, students, workers, scheduler, force, progress, expo
                 reference = {"student": "(pre-flight)", "assignment": assignment, "notebooks": expected,
                              "files": {str(p.relative_to(source)): p.read_bytes() for p in _files(source)},
                              "execute_config": config, "limits": limits.to_dict(), "data_cache": data_cache,
-                             "preload": preload}
+                             "preload": preload, "reference": True}
                 checking.append(cluster.client.submit(execute_submission, reference, pure=False,
                                                       key=f"preflight-{assignment}-{uuid.uuid4().hex[:8]}"))
             max_in_flight = 2 * max(1, len(cluster.client.scheduler_info().get("workers", {})))
