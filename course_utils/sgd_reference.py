@@ -33,39 +33,45 @@ def bce_loss(y: np.ndarray, p: np.ndarray) -> float:
     return float(-np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p)))
 
 
+def sgd_step(weights: list[np.ndarray], x: np.ndarray, y: np.ndarray, learning_rate: float) -> None:
+    """One SGD step, in place, of ``[w1, b1, w2, b2]`` on the mean binary cross-entropy of the batch."""
+    w1, b1, w2, b2 = weights
+    with np.errstate(all="ignore"):
+        lr = np.float32(learning_rate)  # beyond float32 it is inf, and the loss nan
+        h = _sigmoid(x @ w1 + b1)
+        p = _sigmoid(h @ w2 + b2)
+        clipped = np.clip(p, EPSILON, 1 - EPSILON)
+        d_p = ((1 - y) / (1 - clipped) - y / clipped) / len(x) * ((p > EPSILON) & (p < 1 - EPSILON))
+        d_z2 = d_p * p * (1 - p)
+        d_z1 = (d_z2 @ w2.T) * h * (1 - h)
+        w2 -= lr * (h.T @ d_z2)
+        b2 -= lr * d_z2.sum(axis=0)
+        w1 -= lr * (x.T @ d_z1)
+        b1 -= lr * d_z1.sum(axis=0)
+
+
+def predict(weights: list[np.ndarray], x: np.ndarray) -> np.ndarray:
+    """The network's probabilities for the rows of ``x``."""
+    w1, b1, w2, b2 = weights
+    with np.errstate(all="ignore"):
+        return _sigmoid(_sigmoid(np.asarray(x, dtype=np.float32) @ w1 + b1) @ w2 + b2)
+
+
 def train_losses(x: np.ndarray, y: np.ndarray, learning_rate: float, *, hidden: int = 8, epochs: int = 5,
                  batch_size: int = 32, seed: int = 0) -> tuple[float, float]:
     """The training loss before and after ``epochs`` of shuffled mini-batch SGD; may be inf or nan."""
     rng = np.random.default_rng(seed)
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y, dtype=np.float32).reshape(len(x), 1)
-    w1, b1 = _glorot_uniform(rng, x.shape[1], hidden), np.zeros(hidden, np.float32)
-    w2, b2 = _glorot_uniform(rng, hidden, 1), np.zeros(1, np.float32)
-    with np.errstate(over="ignore"):
-        lr = np.float32(learning_rate)  # beyond float32 it is inf, and the loss nan
-
-    def loss() -> float:
-        with np.errstate(all="ignore"):
-            return bce_loss(y, _sigmoid(_sigmoid(x @ w1 + b1) @ w2 + b2))
-
-    before = loss()
-    with np.errstate(all="ignore"):
-        for _ in range(epochs):
-            order = rng.permutation(len(x))
-            for start in range(0, len(x), batch_size):
-                rows = order[start:start + batch_size]
-                xb, yb = x[rows], y[rows]
-                h = _sigmoid(xb @ w1 + b1)
-                p = _sigmoid(h @ w2 + b2)
-                clipped = np.clip(p, EPSILON, 1 - EPSILON)
-                d_p = ((1 - yb) / (1 - clipped) - yb / clipped) / len(rows) * ((p > EPSILON) & (p < 1 - EPSILON))
-                d_z2 = d_p * p * (1 - p)
-                d_z1 = (d_z2 @ w2.T) * h * (1 - h)
-                w2 -= lr * (h.T @ d_z2)
-                b2 -= lr * d_z2.sum(axis=0)
-                w1 -= lr * (xb.T @ d_z1)
-                b1 -= lr * d_z1.sum(axis=0)
-    return before, loss()
+    weights = [_glorot_uniform(rng, x.shape[1], hidden), np.zeros(hidden, np.float32),
+               _glorot_uniform(rng, hidden, 1), np.zeros(1, np.float32)]
+    before = bce_loss(y, predict(weights, x))
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        for start in range(0, len(x), batch_size):
+            rows = order[start:start + batch_size]
+            sgd_step(weights, x[rows], y[rows], learning_rate)
+    return before, bce_loss(y, predict(weights, x))
 
 
 def blows_up(before: float, after: float) -> bool:
