@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 from dataclasses import dataclass
 
 #: Top-level modules a Week-1 answer may import.
@@ -157,15 +158,21 @@ class _Auditor(ast.NodeVisitor):
 
 def imported_names(source: str) -> set[str]:
     """Names a cell binds by ``import`` (so other cells' changes to them count as library changes)."""
+    return set(_imported_names(source))
+
+
+# a class hands in many identical cells (every locked cell, untouched scaffolding): parse each once per process
+@functools.lru_cache(maxsize=4096)
+def _imported_names(source: str) -> frozenset[str]:
     try:
         tree = ast.parse(transform_ipython(source))
     except SyntaxError:
-        return set()
+        return frozenset()
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             names |= {alias.asname or alias.name.split(".")[0] for alias in node.names}
-    return names
+    return frozenset(names)
 
 
 def audit(source: str, imported: set[str] | frozenset[str] = frozenset()) -> list[Violation]:
@@ -173,13 +180,18 @@ def audit(source: str, imported: set[str] | frozenset[str] = frozenset()) -> lis
 
     ``imported`` holds names other cells of the notebook imported (see :func:`imported_names`).
     """
+    return list(_audit(source, frozenset(imported)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _audit(source: str, imported: frozenset[str]) -> tuple[Violation, ...]:
     try:
         tree = ast.parse(transform_ipython(source))
     except SyntaxError:
-        return []  # a syntax error is the student's own (graded) mistake, not an attack
+        return ()  # a syntax error is the student's own (graded) mistake, not an attack
     for parent in ast.walk(tree):
         for child in ast.iter_child_nodes(parent):
             child._parent = parent  # type: ignore[attr-defined]
     auditor = _Auditor(set(imported))
     auditor.visit(tree)
-    return sorted(set(auditor.violations), key=lambda v: (v.line, v.rule))
+    return tuple(sorted(set(auditor.violations), key=lambda v: (v.line, v.rule)))
