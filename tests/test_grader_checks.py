@@ -72,6 +72,27 @@ def test_locked_cells_define_trusted_names_student_cells_do_not() -> None:
     assert statements == ["import numpy as np", "from course_utils import banknote_splits", "s = banknote_splits()"]
 
 
+def test_the_keras_assignment_is_checked_without_keras_in_the_grader() -> None:
+    """Its checks train and compare in NumPy: a grading worker never pays Keras's import (4.5 s of CPU)."""
+    import ast
+
+    from course_grader import notebooks
+
+    (path,) = notebooks.notebook_paths(notebooks.source_dir() / "w1a4_keras")
+    nb = notebooks.read(path)
+    heavy = ("keras", "torch")
+    tests = [i for i, cell in enumerate(nb.cells) if notebooks.meta(cell).get("grade") and cell.cell_type == "code"]
+    assert len(tests) >= 10
+    for index in tests:
+        tree = ast.parse(nb.cells[index].source)
+        statements, _ = _Prelude.of(nb, index).statements_for(free_names(tree))
+        imported = [alias.name for stmt in statements + [nb.cells[index].source]
+                    for node in ast.walk(ast.parse(stmt)) if isinstance(node, (ast.Import, ast.ImportFrom))
+                    for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])]
+        assert not [m for m in imported if m.split(".")[0] in heavy], (notebooks.meta(nb.cells[index])["grade_id"],
+                                                                      imported)
+
+
 # ---- a live kernel ------------------------------------------------------------------------------
 
 SOLUTION = {"nbgrader": {"grade": False, "solution": True, "locked": False, "grade_id": "answer"}}
