@@ -1,6 +1,7 @@
 """The grading run's speed levers change how long it takes, never what it computes: the kernel client
 that is ready without waiting for IOPub silence, nbgrader's metadata checks with one validator per
-schema, and jsonschema imported without its IRI grammar."""
+schema, jsonschema imported without its IRI grammar,
+and an embedded Dask cluster without the periodic housekeeping only a dashboard reads."""
 from __future__ import annotations
 
 import asyncio
@@ -135,3 +136,28 @@ def test_without_it_a_process_collects_at_exit(tmp_path) -> None:
     out = tmp_path / "exit.txt"
     subprocess.run([sys.executable, "-c", _EXIT_PROBE.replace("{entry}", "pass"), str(out)], check=True, timeout=60)
     assert out.read_text() == "0 1"
+
+
+
+def test_the_embedded_cluster_runs_without_dashboard_housekeeping() -> None:
+    """No stack sampling in the workers, and the event-loop tick and psutil monitors at seconds, not at
+    Dask's 10-500 ms: on an idle 2-worker cluster that was about 13% of one core taken from the kernels."""
+    from course_grader.grading.runner import _Cluster
+
+    cluster = _Cluster(None, 1)
+    try:
+        (worker,) = cluster.client.run(
+            lambda dask_worker: {k: pc.callback_time for k, pc in dask_worker.periodic_callbacks.items()}).values()
+        (nanny,) = cluster.client.run(
+            lambda dask_worker: {k: pc.callback_time for k, pc in dask_worker.periodic_callbacks.items()},
+            nanny=True).values()
+        scheduler = cluster.client.run_on_scheduler(
+            lambda dask_scheduler: {k: pc.callback_time for k, pc in dask_scheduler.periodic_callbacks.items()})
+    finally:
+        cluster.close()
+    assert "profile" not in worker and "profile-cycle" not in worker, sorted(worker)
+    for server in (worker, nanny, scheduler):
+        assert server["tick"] >= 1000, server
+        assert server["monitor"] >= 5000, server
+    assert nanny["memory_monitor"] >= 1000, nanny
+    assert not any(name.startswith("amm") for name in scheduler), sorted(scheduler)

@@ -155,6 +155,22 @@ def _failed_execution(sanitized_dir: Path, names: list[str], reason: str) -> dic
     return {"notebooks": notebooks}
 
 
+# The embedded cluster: no HTTP routes, and none of Dask's periodic housekeeping that only a dashboard reads.
+# Left at Dask's defaults (a stack sample every 10 ms, an event-loop tick every 20 ms, psutil every 100 and
+# 500 ms), an idle 2-worker cluster burns about 13% of one core, CPU that the students' kernels then lack.
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.scheduler.http.routes": [],
+    "distributed.worker.http.routes": [],
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.scheduler.active-memory-manager.start": False,
+    "distributed.client.scheduler-info-interval": "10s",
+    "distributed.deploy.cluster-repr-interval": "10s",
+}
+
+
 class _Cluster:
     """A Dask client: the given scheduler, or an embedded LocalCluster sized to the machine."""
 
@@ -168,7 +184,7 @@ class _Cluster:
             import dask
 
             n = workers or os.cpu_count() or 1
-            dask.config.set({"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []})
+            dask.config.set(LOCAL_CLUSTER_CONFIG)
             # private: no dashboard, loopback only, TLS with temporary credentials that only this process holds
             self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                                         dashboard_address=None, silence_logs=40, security=True)
