@@ -138,21 +138,19 @@ def test_without_it_a_process_collects_at_exit(tmp_path) -> None:
     assert out.read_text() == "0 1"
 
 
-
 def test_the_embedded_cluster_runs_without_dashboard_housekeeping() -> None:
     """No stack sampling in the workers, and the event-loop tick and psutil monitors at seconds, not at
     Dask's 10-500 ms: on an idle 2-worker cluster that was about 13% of one core taken from the kernels."""
     from course_grader.grading.runner import _Cluster
 
+    def intervals(server) -> dict[str, float]:  # Dask passes the process's server by parameter name
+        return {name: pc.callback_time for name, pc in server.periodic_callbacks.items()}
+
     cluster = _Cluster(None, 1)
     try:
-        (worker,) = cluster.client.run(
-            lambda dask_worker: {k: pc.callback_time for k, pc in dask_worker.periodic_callbacks.items()}).values()
-        (nanny,) = cluster.client.run(
-            lambda dask_worker: {k: pc.callback_time for k, pc in dask_worker.periodic_callbacks.items()},
-            nanny=True).values()
-        scheduler = cluster.client.run_on_scheduler(
-            lambda dask_scheduler: {k: pc.callback_time for k, pc in dask_scheduler.periodic_callbacks.items()})
+        (worker,) = cluster.client.run(lambda dask_worker: intervals(dask_worker)).values()
+        (nanny,) = cluster.client.run(lambda dask_worker: intervals(dask_worker), nanny=True).values()
+        scheduler = cluster.client.run_on_scheduler(lambda dask_scheduler: intervals(dask_scheduler))
     finally:
         cluster.close()
     assert "profile" not in worker and "profile-cycle" not in worker, sorted(worker)
